@@ -1,0 +1,72 @@
+// Queries about users, teams and browser sessions.
+import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../client';
+import { agentPresence, authSessions, teamMembers, teams, users } from '../schema';
+
+export type Role = (typeof users.role.enumValues)[number];
+export type SessionUser = { id: string; email: string; name: string; role: Role };
+
+export async function findUserByEmail(db: DbOrTx, params: { email: string }) {
+  const [row] = await db.select().from(users).where(eq(users.email, params.email.toLowerCase()));
+  return row;
+}
+
+export async function insertAuthSession(
+  db: DbOrTx,
+  params: { id: string; userId: string; expiresAt: Date },
+): Promise<void> {
+  await db.insert(authSessions).values(params);
+}
+
+/** The user of a live (unexpired) browser session, or undefined. */
+export async function findSessionUser(db: DbOrTx, params: { sessionHash: string }): Promise<SessionUser | undefined> {
+  const [row] = await db
+    .select({ id: users.id, email: users.email, name: users.name, role: users.role })
+    .from(authSessions)
+    .innerJoin(users, eq(users.id, authSessions.userId))
+    .where(and(eq(authSessions.id, params.sessionHash), gt(authSessions.expiresAt, sql`now()`)));
+  return row;
+}
+
+export async function deleteAuthSession(db: DbOrTx, params: { sessionHash: string }): Promise<void> {
+  await db.delete(authSessions).where(eq(authSessions.id, params.sessionHash));
+}
+
+export async function countUsers(db: DbOrTx): Promise<number> {
+  const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(users);
+  return row?.n ?? 0;
+}
+
+export async function insertTeam(db: DbOrTx, params: { name: string }): Promise<{ id: string }> {
+  const [row] = await db.insert(teams).values(params).returning({ id: teams.id });
+  if (!row) throw new Error('team insert returned nothing');
+  return row;
+}
+
+/** Creates a user; agents also get their (offline) presence row. */
+export async function insertUser(
+  db: DbOrTx,
+  params: { email: string; name: string; role: Role; passwordHash: string; teamIds?: string[] },
+): Promise<{ id: string }> {
+  const [row] = await db
+    .insert(users)
+    .values({ email: params.email.toLowerCase(), name: params.name, role: params.role, passwordHash: params.passwordHash })
+    .returning({ id: users.id });
+  if (!row) throw new Error('user insert returned nothing');
+  if (params.role === 'agent') await db.insert(agentPresence).values({ agentId: row.id });
+  const memberRole = params.role === 'agent' ? ('agent' as const) : ('supervisor' as const);
+  if (params.teamIds?.length) {
+    await db.insert(teamMembers).values(params.teamIds.map((teamId) => ({ teamId, userId: row.id, role: memberRole })));
+  }
+  return row;
+}
+
+/** Team ids a supervisor may watch; undefined means every team (admins). */
+export async function visibleTeamIds(db: DbOrTx, params: { user: SessionUser }): Promise<string[] | undefined> {
+  if (params.user.role === 'admin') return undefined;
+  const rows = await db
+    .select({ teamId: teamMembers.teamId })
+    .from(teamMembers)
+    .where(and(eq(teamMembers.userId, params.user.id), inArray(teamMembers.role, ['supervisor'])));
+  return rows.map((r) => r.teamId);
+}

@@ -1,0 +1,112 @@
+// Reads for the live roster: the snapshot of every visible agent, the deltas
+// after an event id, and one agent's devices. A roster row is complete (a
+// client replaces, never merges), and carries the version it was read at.
+import { sql } from 'drizzle-orm';
+import type { DbOrTx } from '../client';
+
+export type RosterStatus = 'available' | 'busy' | 'away' | 'offline';
+export type RosterRow = {
+  agentId: string;
+  name: string;
+  email: string;
+  teamIds: string[];
+  teams: string[];
+  status: RosterStatus;
+  reason: 'manual' | 'idle' | 'disconnected' | 'forced' | 'missed_offers';
+  since: string;
+  devices: number;
+  version: number;
+};
+
+type RawRow = Omit<RosterRow, 'since'> & { since: Date | string };
+
+const teamColumns = sql`
+  coalesce((select array_agg(t.id::text order by t.name) from team_members tm join teams t on t.id = tm.team_id
+             where tm.user_id = u.id and tm.role = 'agent'), '{}') as "teamIds",
+  coalesce((select array_agg(t.name order by t.name) from team_members tm join teams t on t.id = tm.team_id
+             where tm.user_id = u.id and tm.role = 'agent'), '{}') as "teams"`;
+
+function teamFilter(teamIds: string[] | undefined) {
+  if (teamIds === undefined) return sql`true`;
+  if (teamIds.length === 0) return sql`false`;
+  return sql`exists (select 1 from team_members tm where tm.user_id = u.id and tm.role = 'agent'
+                      and tm.team_id in (${sql.join(teamIds.map((id) => sql`${id}::uuid`), sql`, `)}))`;
+}
+
+const toRow = ({ since, ...rest }: RawRow): RosterRow => ({
+  ...rest,
+  since: (since instanceof Date ? since : new Date(since)).toISOString(),
+});
+
+/** Every visible agent, and the id of the last event the rows include (one consistent statement). */
+export async function rosterSnapshot(
+  db: DbOrTx,
+  params: { teamIds?: string[]; agentId?: string },
+): Promise<{ rows: RosterRow[]; lastEventId: number }> {
+  const rows = await db.execute<RawRow & { lastEventId: string }>(sql`
+    select u.id as "agentId", u.name, u.email, p.status, p.reason, p.since, p.devices, p.version,
+           ${teamColumns},
+           (select coalesce(max(id), 0) from presence_events) as "lastEventId"
+      from users u join agent_presence p on p.agent_id = u.id
+     where u.role = 'agent' and ${teamFilter(params.teamIds)}
+       and ${params.agentId ? sql`u.id = ${params.agentId}::uuid` : sql`true`}
+     order by u.name, u.id`);
+  let lastEventId = 0;
+  if (rows[0]) lastEventId = Number(rows[0].lastEventId);
+  else {
+    const [row] = await db.execute<{ id: string }>(sql`select coalesce(max(id), 0) as id from presence_events`);
+    lastEventId = Number(row?.id ?? 0);
+  }
+  return { rows: rows.map(({ lastEventId: _ignored, ...row }) => toRow(row)), lastEventId };
+}
+
+/** The roster changes after `afterId`, in id order, each as the full row at that event. */
+export async function rosterDeltasAfter(
+  db: DbOrTx,
+  params: { afterId: number; limit: number },
+): Promise<Array<{ eventId: number; row: RosterRow }>> {
+  const rows = await db.execute<RawRow & { eventId: string }>(sql`
+    select e.id as "eventId", u.id as "agentId", u.name, u.email, e.status, e.reason, e.since, e.devices, e.version,
+           ${teamColumns}
+      from presence_events e join users u on u.id = e.agent_id
+     where e.id > ${params.afterId}
+     order by e.id
+     limit ${params.limit}`);
+  return rows.map(({ eventId, ...row }) => ({ eventId: Number(eventId), row: toRow(row) }));
+}
+
+export async function latestEventId(db: DbOrTx): Promise<number> {
+  const [row] = await db.execute<{ id: string }>(sql`select coalesce(max(id), 0) as id from presence_events`);
+  return Number(row?.id ?? 0);
+}
+
+export type DeviceRow = {
+  sessionId: string;
+  deviceId: string;
+  label: string;
+  activity: 'active' | 'idle';
+  connectedAt: string;
+  lastSeenAt: string;
+};
+
+/** An agent's live device sessions, oldest first. */
+export async function agentDevices(db: DbOrTx, params: { agentId: string }): Promise<DeviceRow[]> {
+  const rows = await db.execute<{
+    sessionId: string;
+    deviceId: string;
+    label: string;
+    activity: 'active' | 'idle';
+    connectedAt: Date | string;
+    lastSeenAt: Date | string;
+  }>(sql`
+    select id as "sessionId", device_id as "deviceId", label, activity,
+           connected_at as "connectedAt", last_seen_at as "lastSeenAt"
+      from device_sessions
+     where agent_id = ${params.agentId} and ended_at is null
+     order by connected_at, id`);
+  return rows.map((r) => ({
+    ...r,
+    connectedAt: new Date(r.connectedAt).toISOString(),
+    lastSeenAt: new Date(r.lastSeenAt).toISOString(),
+  }));
+}

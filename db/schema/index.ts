@@ -1,0 +1,3 @@
+// The whole schema, one module per table group. pg-boss keeps its own schema.
+export * from './people';
+export * from './presence';

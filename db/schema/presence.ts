@@ -1,0 +1,110 @@
+// Presence: each agent's computed status, the device sessions it is computed
+// from, the nodes holding those sessions, and the append-only event log.
+// Invariants: agent_presence.version grows by one with every row change, and
+// each change appends exactly one presence_events row with that version; event
+// ids are handed out under a lock, so they become visible in id order.
+import { sql } from 'drizzle-orm';
+import {
+  bigserial,
+  index,
+  integer,
+  pgEnum,
+  pgTable,
+  text,
+  timestamp,
+  uniqueIndex,
+  uuid,
+} from 'drizzle-orm/pg-core';
+import { users } from './people';
+
+export const agentStatus = pgEnum('agent_status', ['available', 'busy', 'away', 'offline']);
+/** Why an agent has its status: chosen, derived from devices, or imposed. */
+export const statusReason = pgEnum('status_reason', ['manual', 'idle', 'disconnected', 'forced', 'missed_offers']);
+/** The subset of reasons that a chosen or imposed status can carry. */
+export const manualReason = pgEnum('manual_reason', ['manual', 'forced', 'missed_offers']);
+export const deviceActivity = pgEnum('device_activity', ['active', 'idle']);
+export const sessionEndReason = pgEnum('session_end_reason', [
+  'closed',
+  'timeout',
+  'node_lost',
+  'forced',
+  'signed_out',
+]);
+
+export const nodes = pgTable('nodes', {
+  id: uuid().primaryKey(),
+  name: text().notNull(),
+  pid: integer().notNull(),
+  startedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  stoppedAt: timestamp({ withTimezone: true }),
+});
+
+export const agentPresence = pgTable('agent_presence', {
+  agentId: uuid()
+    .primaryKey()
+    .references(() => users.id, { onDelete: 'cascade' }),
+  /** What the agent (or a supervisor, reason `forced`) chose. */
+  manualStatus: agentStatus().notNull().default('available'),
+  manualReason: manualReason().notNull().default('manual'),
+  /** Computed from manualStatus and the live device sessions; never set alone. */
+  status: agentStatus().notNull().default('offline'),
+  reason: statusReason().notNull().default('disconnected'),
+  since: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  devices: integer().notNull().default(0),
+  version: integer().notNull().default(0),
+  lastSeenAt: timestamp({ withTimezone: true }),
+});
+
+export const deviceSessions = pgTable(
+  'device_sessions',
+  {
+    id: uuid().primaryKey().default(sql`gen_random_uuid()`),
+    agentId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    /** Stable per browser (localStorage). */
+    deviceId: text().notNull(),
+    /** Chosen by the tab (sessionStorage), so a reload reattaches to the same session. */
+    clientSessionId: text().notNull(),
+    nodeId: uuid()
+      .notNull()
+      .references(() => nodes.id),
+    /** Bumped each time a connection (re)attaches; a stale detach must not end a newer attach. */
+    generation: integer().notNull().default(1),
+    label: text().notNull(),
+    activity: deviceActivity().notNull().default('active'),
+    connectedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+    endedAt: timestamp({ withTimezone: true }),
+    endReason: sessionEndReason(),
+  },
+  (t) => [
+    uniqueIndex('device_sessions_live_client_idx')
+      .on(t.agentId, t.clientSessionId)
+      .where(sql`${t.endedAt} is null`),
+    index('device_sessions_live_node_idx').on(t.nodeId).where(sql`${t.endedAt} is null`),
+  ],
+);
+
+/** The delta log of the roster and the time-in-status ledger (rows where status changed). */
+export const presenceEvents = pgTable(
+  'presence_events',
+  {
+    id: bigserial({ mode: 'number' }).primaryKey(),
+    agentId: uuid()
+      .notNull()
+      .references(() => users.id, { onDelete: 'cascade' }),
+    version: integer().notNull(),
+    status: agentStatus().notNull(),
+    previousStatus: agentStatus().notNull(),
+    reason: statusReason().notNull(),
+    since: timestamp({ withTimezone: true }).notNull(),
+    devices: integer().notNull(),
+    /** Who imposed a forced status, and why. */
+    actorId: uuid(),
+    note: text(),
+    at: timestamp({ withTimezone: true }).notNull().defaultNow(),
+  },
+  (t) => [index().on(t.agentId, t.id)],
+);

@@ -1,0 +1,89 @@
+// Configuration: the only reader of process.env. Every setting is validated at
+// start, so a bad value stops the process with a message naming the variable.
+// The timing knobs of the presence model live here, each with its meaning.
+import { z } from 'zod';
+
+const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
+
+const schema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  /** TCP port of the HTTP server (pages, /api/trpc over HTTP and WebSocket). */
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Interface to listen on. */
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** External PostgreSQL; unset means an embedded PostgreSQL under DATA_DIR. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'a postgres:// or postgresql:// URL')
+    .optional(),
+  /** Where the embedded PostgreSQL keeps its files. */
+  DATA_DIR: z.string().min(1).default('./.data'),
+  /** `demo` seeds the demo workspace into an empty database; `none` never seeds. */
+  SEED: z.enum(['demo', 'none']).default('demo'),
+  /** A name for this node in logs and the nodes table; defaults to host:port. */
+  NODE_NAME: z.string().min(1).max(200).optional(),
+
+  /** How often a device says it is still there. */
+  HEARTBEAT_INTERVAL_MS: ms(15_000),
+  /** A session with no heartbeat for this long is ended (`timeout`). */
+  SESSION_TTL_MS: ms(45_000),
+  /** A closed socket's session survives this long, so a reload does not flap. */
+  DISCONNECT_GRACE_MS: ms(5_000),
+  /** A device with no user input for this long reports `idle`. */
+  IDLE_AFTER_MS: ms(300_000),
+  /** How often a node renews its row in `nodes`. */
+  NODE_HEARTBEAT_MS: ms(5_000),
+  /** A node silent this long is dead; its sessions end (`node_lost`). */
+  NODE_TIMEOUT_MS: ms(15_000),
+  /** An offered ticket not accepted in time goes back to the queue. */
+  OFFER_TIMEOUT_MS: ms(30_000),
+  /** WebSocket keep-alive: a ping every this often... */
+  WS_PING_MS: ms(10_000),
+  /** ...and a socket that does not answer within this is terminated. */
+  WS_PONG_WAIT_MS: ms(5_000),
+  /** Signed-in browser sessions last this long. */
+  AUTH_SESSION_TTL_MS: ms(7 * 24 * 3600_000),
+});
+
+export type Env = z.infer<typeof schema>;
+
+export class EnvError extends Error {
+  override name = 'EnvError';
+}
+
+/** Parses and validates a set of variables (process.env by default). */
+export function loadEnv(source: Record<string, string | undefined> = process.env): Env {
+  // An empty variable means "unset", as shells and .env files usually intend.
+  const cleaned = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== ''));
+  const result = schema.safeParse(cleaned);
+  if (!result.success) {
+    const lines = result.error.issues.map((issue) => {
+      const key = String(issue.path[0] ?? '?');
+      return `${key}=${JSON.stringify(source[key] ?? '')}: ${issue.message}`;
+    });
+    throw new EnvError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const env = result.data;
+  if (env.SESSION_TTL_MS <= env.HEARTBEAT_INTERVAL_MS) {
+    throw new EnvError(
+      `invalid configuration: SESSION_TTL_MS=${env.SESSION_TTL_MS} must be longer than HEARTBEAT_INTERVAL_MS=${env.HEARTBEAT_INTERVAL_MS}`,
+    );
+  }
+  if (env.NODE_TIMEOUT_MS <= env.NODE_HEARTBEAT_MS) {
+    throw new EnvError(
+      `invalid configuration: NODE_TIMEOUT_MS=${env.NODE_TIMEOUT_MS} must be longer than NODE_HEARTBEAT_MS=${env.NODE_HEARTBEAT_MS}`,
+    );
+  }
+  return env;
+}
+
+/** The presence timing knobs, as the engine and the client need them. */
+export type Timing = Pick<
+  Env,
+  | 'HEARTBEAT_INTERVAL_MS'
+  | 'SESSION_TTL_MS'
+  | 'DISCONNECT_GRACE_MS'
+  | 'IDLE_AFTER_MS'
+  | 'NODE_HEARTBEAT_MS'
+  | 'NODE_TIMEOUT_MS'
+>;

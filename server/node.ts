@@ -1,0 +1,224 @@
+// One Switchboard node: database (external or embedded), migrations, seed,
+// pg-boss, the presence engine, the fan-out hub, and one HTTP server that
+// serves /api/trpc itself (HTTP via tRPC's Node adapter, WebSocket via `ws`)
+// and hands every other request — and every other upgrade — to Next.js.
+// start and stop are each safe to call once; stop undoes whatever start did,
+// in reverse, even when start failed half-way.
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server } from 'node:http';
+import { hostname } from 'node:os';
+import type { Duplex } from 'node:stream';
+import { createHTTPHandler } from '@trpc/server/adapters/standalone';
+import { applyWSSHandler } from '@trpc/server/adapters/ws';
+import { WebSocketServer } from 'ws';
+import { createDb, createSql } from '../db/client';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded';
+import { runMigrations } from '../db/migrate';
+import { seedDemo, DEMO_PASSWORD } from '../db/seed';
+import type { Env } from './env';
+import { startJobs } from './jobs/boss';
+import type { Logger } from './log';
+import { PresenceEngine } from './presence/engine';
+import { Hub } from './realtime/hub';
+import type { Services } from './services';
+import { httpContextFactory, wsContextFactory } from './trpc/context';
+import { appRouter } from './trpc/router';
+
+export const TRPC_PATH = '/api/trpc';
+
+export class StartupError extends Error {
+  override name = 'StartupError';
+}
+
+export type NodeOptions = {
+  env: Env;
+  log: Logger;
+  /** Serve the Next.js pages (off for API-only integration tests). */
+  pages?: { dev: boolean; dir: string } | false;
+};
+
+export type RunningNode = {
+  port: number;
+  url: string;
+  nodeId: string;
+  databaseUrl: string;
+  embedded: EmbeddedPostgres | undefined;
+  services: Services;
+  stop: () => Promise<void>;
+};
+
+const isTrpcPath = (url: string | undefined) => {
+  const path = (url ?? '').split('?')[0] ?? '';
+  return path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`);
+};
+
+/** Fails fast, before any heavy start-up, when the port is taken. */
+function checkPortFree(port: number, host: string): Promise<void> {
+  if (port === 0) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      reject(
+        new StartupError(
+          error.code === 'EADDRINUSE' ? `port ${port} is already in use (set PORT to another port)` : `cannot listen on ${host}:${port}: ${error.message}`,
+        ),
+      ),
+    );
+    probe.listen(port, host, () => probe.close(() => resolve()));
+  });
+}
+
+export async function startNode(options: NodeOptions): Promise<RunningNode> {
+  const { env, log } = options;
+  const cleanups: Array<() => Promise<void> | void> = [];
+  const stop = async () => {
+    while (cleanups.length) {
+      const cleanup = cleanups.pop();
+      try {
+        await cleanup?.();
+      } catch (error) {
+        log.error('stop step failed', { error });
+      }
+    }
+  };
+
+  try {
+    await checkPortFree(env.PORT, env.HOST);
+
+    // Database: external, or embedded under DATA_DIR.
+    let databaseUrl = env.DATABASE_URL;
+    let embedded: EmbeddedPostgres | undefined;
+    if (!databaseUrl) {
+      embedded = await startEmbeddedPostgres({ dataDir: env.DATA_DIR, log: (line) => log.info(line) });
+      cleanups.push(() => embedded?.stop());
+      await ensureDatabase(embedded.url('postgres'), 'switchboard');
+      databaseUrl = embedded.url('switchboard');
+      log.info('embedded postgres started', { port: embedded.port, dataDir: embedded.dataDir });
+    }
+    try {
+      await runMigrations(databaseUrl);
+    } catch (error) {
+      const detail = error instanceof Error ? error.message : String(error);
+      throw new StartupError(`cannot use the database at ${redact(databaseUrl)}: ${detail}`);
+    }
+
+    const sql = createSql(databaseUrl);
+    cleanups.push(() => sql.end({ timeout: 5 }));
+    const db = createDb(sql);
+
+    if (env.SEED === 'demo') {
+      const logins = await seedDemo(db);
+      if (logins.length) {
+        log.info('seeded the demo workspace (demo-only logins)', {
+          password: DEMO_PASSWORD,
+          logins: logins.map((l) => `${l.email} (${l.role}${l.team ? `, ${l.team}` : ''})`),
+        });
+      }
+    }
+
+    const jobs = await startJobs({ databaseUrl, log });
+    cleanups.push(() => jobs.stop());
+
+    const nodeId = randomUUID();
+    const nodeName = env.NODE_NAME ?? `${hostname()}:${env.PORT}`;
+    const engine = new PresenceEngine({ db, nodeId, nodeName, timing: env, log });
+    const hub = new Hub({ sql, db, log });
+    await hub.start();
+    cleanups.push(() => hub.stop());
+    await engine.start();
+    cleanups.push(() => engine.stop());
+    const services: Services = { db, env, log, engine, hub };
+
+    // Pages.
+    let nextRequest: ((req: IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>) | undefined;
+    let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
+    if (options.pages) {
+      const { default: next } = await import('next');
+      // Next attaches its own upgrade listener to the server it is given and ends
+      // WebSocket upgrades whose path matches a page. Give it a server that never
+      // listens, and forward to it only the upgrades that are not tRPC's.
+      const decoy = createServer();
+      const app = next({ dev: options.pages.dev, dir: options.pages.dir, httpServer: decoy, quiet: !options.pages.dev });
+      await app.prepare();
+      cleanups.push(() => app.close());
+      nextRequest = app.getRequestHandler();
+      nextUpgrade = app.getUpgradeHandler();
+    }
+
+    // tRPC over HTTP and WebSocket.
+    const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
+      if (error.code === 'INTERNAL_SERVER_ERROR') log.error('procedure failed', { path, error: error.cause ?? error.message });
+    };
+    const trpcHttp = createHTTPHandler({
+      router: appRouter,
+      basePath: `${TRPC_PATH}/`,
+      createContext: httpContextFactory(services),
+      onError,
+    });
+    const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+    const wsHandler = applyWSSHandler({
+      wss,
+      router: appRouter,
+      createContext: wsContextFactory(services),
+      keepAlive: { enabled: true, pingMs: env.WS_PING_MS, pongWaitMs: env.WS_PONG_WAIT_MS },
+      onError,
+    });
+
+    const server: Server = createServer((req, res) => {
+      if (isTrpcPath(req.url)) return trpcHttp(req, res);
+      if (nextRequest) return void nextRequest(req, res);
+      res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
+    });
+    server.on('upgrade', (req, socket, head) => {
+      if (isTrpcPath(req.url)) {
+        wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+      } else if (nextUpgrade) {
+        void nextUpgrade(req, socket, head);
+      } else {
+        socket.destroy();
+      }
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new StartupError(error.code === 'EADDRINUSE' ? `port ${env.PORT} is already in use (set PORT to another port)` : error.message)),
+      );
+      server.listen(env.PORT, env.HOST, () => resolve());
+    });
+    cleanups.push(async () => {
+      // Ask clients to reconnect (to this node's successor or another node),
+      // then stop accepting and close what is left.
+      wsHandler.broadcastReconnectNotification();
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        for (const client of wss.clients) client.close(1012, 'server restarting');
+        server.closeAllConnections();
+        setTimeout(() => {
+          for (const client of wss.clients) client.terminate();
+          resolve();
+        }, 1_000).unref();
+      });
+      wss.close();
+    });
+
+    const address = server.address();
+    const port = typeof address === 'object' && address ? address.port : env.PORT;
+    const shownHost = env.HOST === '0.0.0.0' || env.HOST === '::' ? 'localhost' : env.HOST;
+    let stopped: Promise<void> | undefined;
+    return {
+      port,
+      url: `http://${shownHost}:${port}`,
+      nodeId,
+      databaseUrl,
+      embedded,
+      services,
+      stop: () => (stopped ??= stop()),
+    };
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+}
+
+function redact(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,190 @@
+// Presence writes. Each change of state is one transaction that locks the
+// agent's presence row, applies the session change, recomputes the status with
+// `aggregate`, and — only if the agent's row changed — bumps its version,
+// appends one presence_events row and rings the NOTIFY doorbell.
+// Event ids are drawn under a global transaction lock so that they commit in
+// id order; a reader that has seen event N has seen every event below N.
+import { and, eq, isNull, sql } from 'drizzle-orm';
+import type { DbOrTx, Tx } from '../../db/client';
+import { agentPresence, deviceSessions, presenceEvents } from '../../db/schema';
+import { presenceChannel } from '../realtime/channels';
+import { aggregate, type ManualReason, type Status } from './aggregate';
+
+const EVENT_ORDER_LOCK = 7_204_114; // arbitrary, unique to this purpose
+
+export class NotAnAgentError extends Error {
+  override name = 'NotAnAgentError';
+  constructor(readonly agentId: string) {
+    super(`no agent with id ${agentId}`);
+  }
+}
+
+export type ChangeOptions = {
+  agentId: string;
+  /** Session writes to make while the agent is locked. */
+  change?: (tx: Tx) => Promise<void>;
+  /** A new chosen status (reason `manual`) or imposed one (`forced`, with actor and note). */
+  manual?: { status: Status; reason: ManualReason; actorId?: string; note?: string };
+};
+
+export type ChangeResult = { changed: boolean; eventId?: number; status: Status; version: number };
+
+export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<ChangeResult> {
+  return db.transaction(async (tx) => {
+    const [current] = await tx
+      .select()
+      .from(agentPresence)
+      .where(eq(agentPresence.agentId, opts.agentId))
+      .for('update');
+    if (!current) throw new NotAnAgentError(opts.agentId);
+
+    await opts.change?.(tx);
+    const sessions = await tx
+      .select({ activity: deviceSessions.activity })
+      .from(deviceSessions)
+      .where(and(eq(deviceSessions.agentId, opts.agentId), isNull(deviceSessions.endedAt)));
+
+    const manualStatus = opts.manual?.status ?? current.manualStatus;
+    const manualReason = opts.manual?.reason ?? current.manualReason;
+    const next = aggregate({ manualStatus, manualReason, sessions });
+    const unchanged =
+      next.status === current.status &&
+      next.reason === current.reason &&
+      sessions.length === current.devices &&
+      manualStatus === current.manualStatus &&
+      manualReason === current.manualReason;
+    if (unchanged) return { changed: false, status: current.status, version: current.version };
+
+    const statusChanged = next.status !== current.status;
+    await tx.execute(sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
+    const [row] = await tx
+      .update(agentPresence)
+      .set({
+        manualStatus,
+        manualReason,
+        status: next.status,
+        reason: next.reason,
+        devices: sessions.length,
+        version: sql`${agentPresence.version} + 1`,
+        ...(statusChanged ? { since: sql`now()` } : {}),
+        ...(sessions.length > 0 || current.devices > 0 ? { lastSeenAt: sql`now()` } : {}),
+      })
+      .where(eq(agentPresence.agentId, opts.agentId))
+      .returning({ version: agentPresence.version, since: agentPresence.since });
+    if (!row) throw new NotAnAgentError(opts.agentId);
+
+    const [event] = await tx
+      .insert(presenceEvents)
+      .values({
+        agentId: opts.agentId,
+        version: row.version,
+        status: next.status,
+        previousStatus: current.status,
+        reason: next.reason,
+        since: row.since,
+        devices: sessions.length,
+        actorId: opts.manual?.actorId,
+        note: opts.manual?.note,
+      })
+      .returning({ id: presenceEvents.id });
+    if (!event) throw new Error('presence event insert returned nothing');
+
+    await tx.execute(presenceChannel.notify({ e: event.id, a: opts.agentId, v: row.version }));
+    return { changed: true, eventId: event.id, status: next.status, version: row.version };
+  });
+}
+
+/** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */
+export async function attachSession(
+  db: DbOrTx,
+  params: { agentId: string; deviceId: string; clientSessionId: string; nodeId: string; label: string },
+): Promise<{ sessionId: string; generation: number; change: ChangeResult }> {
+  let attached: { id: string; generation: number } | undefined;
+  const change = await changeAgent(db, {
+    agentId: params.agentId,
+    change: async (tx) => {
+      [attached] = await tx
+        .insert(deviceSessions)
+        .values({ ...params })
+        .onConflictDoUpdate({
+          target: [deviceSessions.agentId, deviceSessions.clientSessionId],
+          targetWhere: isNull(deviceSessions.endedAt),
+          set: {
+            nodeId: params.nodeId,
+            deviceId: params.deviceId,
+            label: params.label,
+            generation: sql`${deviceSessions.generation} + 1`,
+            lastSeenAt: sql`now()`,
+          },
+        })
+        .returning({ id: deviceSessions.id, generation: deviceSessions.generation });
+    },
+  });
+  if (!attached) throw new Error('device session upsert returned nothing');
+  return { sessionId: attached.id, generation: attached.generation, change };
+}
+
+export type EndReason = NonNullable<(typeof deviceSessions.$inferSelect)['endReason']>;
+
+/**
+ * Ends one session, unless a newer connection has attached to it since
+ * (its generation moved on) or it has already ended.
+ */
+export async function endSession(
+  db: DbOrTx,
+  params: { agentId: string; sessionId: string; generation?: number; reason: EndReason },
+): Promise<{ ended: boolean; change: ChangeResult }> {
+  let ended = false;
+  const change = await changeAgent(db, {
+    agentId: params.agentId,
+    change: async (tx) => {
+      const rows = await tx
+        .update(deviceSessions)
+        .set({ endedAt: sql`now()`, endReason: params.reason })
+        .where(
+          and(
+            eq(deviceSessions.id, params.sessionId),
+            eq(deviceSessions.agentId, params.agentId),
+            isNull(deviceSessions.endedAt),
+            params.generation === undefined ? undefined : eq(deviceSessions.generation, params.generation),
+          ),
+        )
+        .returning({ id: deviceSessions.id });
+      ended = rows.length > 0;
+    },
+  });
+  return { ended, change };
+}
+
+/**
+ * Ends, in one statement, every live session held by a node that stopped
+ * (longer ago than the disconnect grace, so its clients could move) or went
+ * silent past the node timeout. Returns the agents whose status must be recomputed.
+ */
+export async function endSessionsOfDeadNodes(
+  db: DbOrTx,
+  params: { selfNodeId: string; graceMs: number; nodeTimeoutMs: number },
+): Promise<string[]> {
+  const rows = await db.execute<{ agent_id: string }>(sql`
+    update device_sessions s
+       set ended_at = now(), end_reason = 'node_lost'
+      from nodes n
+     where s.node_id = n.id
+       and s.ended_at is null
+       and n.id <> ${params.selfNodeId}
+       and ((n.stopped_at is not null and n.stopped_at < now() - make_interval(secs => ${params.graceMs / 1000}))
+            or n.last_seen_at < now() - make_interval(secs => ${params.nodeTimeoutMs / 1000}))
+    returning s.agent_id`);
+  return [...new Set(rows.map((r) => r.agent_id))];
+}
+
+/** Agents whose stored device count disagrees with their live sessions (a write interrupted between steps). */
+export async function agentsOutOfStep(db: DbOrTx): Promise<string[]> {
+  const rows = await db.execute<{ agent_id: string }>(sql`
+    select p.agent_id
+      from agent_presence p
+      left join lateral (select count(*)::int as live from device_sessions s
+                          where s.agent_id = p.agent_id and s.ended_at is null) l on true
+     where p.devices <> l.live`);
+  return rows.map((r) => r.agent_id);
+}

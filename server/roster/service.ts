@@ -1,0 +1,71 @@
+// Live views of presence: the supervisor's roster and an agent's own status
+// with its devices. Both subscribe to the hub *before* reading the snapshot,
+// then yield only deltas newer than the snapshot, so nothing falls between.
+import type { Db } from '../../db/client';
+import { visibleTeamIds, type SessionUser } from '../../db/queries/people';
+import { agentDevices, rosterSnapshot, type DeviceRow, type RosterRow } from '../../db/queries/roster';
+import type { Hub, RosterDelta } from '../realtime/hub';
+import { Mailbox } from '../realtime/mailbox';
+
+export type RosterEvent =
+  | { type: 'snapshot'; eventId: number; rows: RosterRow[] }
+  | { type: 'agent'; eventId: number; row: RosterRow };
+
+/** The teams a user may watch, narrowed to `teamId` when given; undefined means all. */
+async function watchedTeams(db: Db, user: SessionUser, teamId: string | undefined) {
+  const visible = await visibleTeamIds(db, { user });
+  if (!teamId) return visible;
+  return !visible || visible.includes(teamId) ? [teamId] : [];
+}
+
+export async function listRoster(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
+  return rosterSnapshot(deps.db, { teamIds: await watchedTeams(deps.db, params.user, params.teamId) });
+}
+
+export async function* watchRoster(
+  deps: { db: Db; hub: Hub },
+  params: { user: SessionUser; teamId?: string; signal: AbortSignal },
+): AsyncGenerator<RosterEvent> {
+  const teamIds = await watchedTeams(deps.db, params.user, params.teamId);
+  const visible = (row: RosterRow) => !teamIds || row.teamIds.some((id) => teamIds.includes(id));
+
+  const mailbox = new Mailbox<RosterDelta>(params.signal);
+  const unsubscribe = deps.hub.subscribe((delta) => {
+    if (visible(delta.row)) mailbox.push(delta);
+  });
+  try {
+    const snapshot = await rosterSnapshot(deps.db, { teamIds });
+    yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows };
+    for await (const delta of mailbox) {
+      if (delta.eventId <= snapshot.lastEventId) continue;
+      yield { type: 'agent', eventId: delta.eventId, row: delta.row };
+    }
+  } finally {
+    unsubscribe();
+  }
+}
+
+export type SelfView = { eventId: number; row: RosterRow; devices: DeviceRow[] };
+
+/** An agent's own row and devices: now, then again after each of its changes. */
+export async function* watchSelf(
+  deps: { db: Db; hub: Hub },
+  params: { agentId: string; signal: AbortSignal },
+): AsyncGenerator<SelfView> {
+  const mailbox = new Mailbox<RosterDelta>(params.signal);
+  const unsubscribe = deps.hub.subscribe((delta) => {
+    if (delta.row.agentId === params.agentId) mailbox.push(delta);
+  });
+  try {
+    const snapshot = await rosterSnapshot(deps.db, { agentId: params.agentId });
+    const row = snapshot.rows[0];
+    if (!row) return;
+    yield { eventId: snapshot.lastEventId, row, devices: await agentDevices(deps.db, params) };
+    for await (const delta of mailbox) {
+      if (delta.eventId <= snapshot.lastEventId) continue;
+      yield { eventId: delta.eventId, row: delta.row, devices: await agentDevices(deps.db, params) };
+    }
+  } finally {
+    unsubscribe();
+  }
+}

@@ -1,0 +1,15 @@
+// The long-lived parts of a node that procedures use, built once in main.ts
+// and handed to every request through the tRPC context.
+import type { Db } from '../db/client';
+import type { Env } from './env';
+import type { Logger } from './log';
+import type { PresenceEngine } from './presence/engine';
+import type { Hub } from './realtime/hub';
+
+export type Services = {
+  db: Db;
+  env: Env;
+  log: Logger;
+  engine: PresenceEngine;
+  hub: Hub;
+};

@@ -1,0 +1,63 @@
+// Request context for both transports. HTTP requests resolve the session cookie
+// per request and may set cookies; a WebSocket resolves it once, at connection,
+// and is refused (UNAUTHORIZED) without a valid one.
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { TRPCError } from '@trpc/server';
+import type { SessionUser } from '../../db/queries/people';
+import { readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
+import type { Services } from '../services';
+
+export type Context = {
+  services: Services;
+  user: SessionUser | undefined;
+  token: string | undefined;
+  userAgent: string | undefined;
+  transport: 'http' | 'ws';
+  /** Whether the client reached us over https (directly or through a proxy). */
+  secure: boolean;
+  setCookie: (cookie: string) => void;
+};
+
+function isSecure(req: IncomingMessage): boolean {
+  const proto = req.headers['x-forwarded-proto'];
+  return proto === 'https' || (req.socket as { encrypted?: boolean }).encrypted === true;
+}
+
+export function httpContextFactory(services: Services) {
+  return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<Context> => {
+    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    return {
+      services,
+      user: await userForToken(services.db, token),
+      token,
+      userAgent: req.headers['user-agent'],
+      transport: 'http',
+      secure: isSecure(req),
+      setCookie: (cookie) => res.appendHeader('Set-Cookie', cookie),
+    };
+  };
+}
+
+export function wsContextFactory(services: Services) {
+  return async ({ req }: { req: IncomingMessage }): Promise<Context> => {
+    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+    const user = await userForToken(services.db, token);
+    if (!user) {
+      throw new TRPCError({
+        code: 'UNAUTHORIZED',
+        message: 'Sign in first: this WebSocket carries no valid session cookie',
+      });
+    }
+    return {
+      services,
+      user,
+      token,
+      userAgent: req.headers['user-agent'],
+      transport: 'ws',
+      secure: isSecure(req),
+      setCookie: () => {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'Cookies can only be set over HTTP' });
+      },
+    };
+  };
+}

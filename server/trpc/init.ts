@@ -1,0 +1,64 @@
+// The one initTRPC of the server: plain JSON (no transformer, so any HTTP
+// client can call it), error messages that name the offending field, the
+// mapping of service errors to tRPC codes, and the base procedures whose
+// middleware narrows the context by role.
+import { initTRPC, TRPCError } from '@trpc/server';
+import type { SessionUser } from '../../db/queries/people';
+import { InvalidCredentialsError } from '../auth/service';
+import { NotAnAgentError } from '../presence/store';
+import type { Context } from './context';
+
+type Issue = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string };
+
+function issuesOf(cause: unknown): Issue[] | undefined {
+  const issues = (cause as { issues?: unknown } | undefined)?.issues;
+  return Array.isArray(issues) ? (issues as Issue[]) : undefined;
+}
+
+const fieldName = (issue: Issue) =>
+  (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || 'input';
+
+const t = initTRPC.context<Context>().create({
+  errorFormatter({ shape, error }) {
+    const issues = error.code === 'BAD_REQUEST' ? issuesOf(error.cause) : undefined;
+    if (!issues) return shape;
+    return {
+      ...shape,
+      message: `Invalid input: ${issues.map((i) => `${fieldName(i)}: ${i.message}`).join('; ')}`,
+      data: { ...shape.data, issues: issues.map((i) => ({ field: fieldName(i), message: i.message })) },
+    };
+  },
+});
+
+/** Service errors are plain named errors; this is the one place they become tRPC codes. */
+const mapErrors = t.middleware(async ({ next }) => {
+  const result = await next();
+  if (!result.ok) {
+    const cause = result.error.cause;
+    if (cause instanceof InvalidCredentialsError) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
+    }
+    if (cause instanceof NotAnAgentError) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+  }
+  return result;
+});
+
+export const router = t.router;
+export const publicProcedure = t.procedure.use(mapErrors);
+
+export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
+  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
+  return next({ ctx: { ...ctx, user: ctx.user as SessionUser } });
+});
+
+export const agentProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Only agents have presence' });
+  return next();
+});
+
+export const supervisorProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
+  return next();
+});

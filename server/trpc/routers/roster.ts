@@ -1,0 +1,25 @@
+// roster.*: the supervisor's live roster (snapshot, then one event per change)
+// and the same snapshot as a plain query for integrations.
+import { tracked } from '@trpc/server';
+import { z } from 'zod';
+import { listRoster, watchRoster } from '../../roster/service';
+import { router, supervisorProcedure } from '../init';
+
+const rosterInput = z.object({ teamId: z.string().uuid().optional() }).optional();
+
+export const rosterRouter = router({
+  list: supervisorProcedure
+    .input(rosterInput)
+    .query(({ ctx, input }) => listRoster(ctx.services, { user: ctx.user, teamId: input?.teamId })),
+
+  watch: supervisorProcedure
+    .input(z.object({ teamId: z.string().uuid().optional(), lastEventId: z.string().max(40).nullish() }).optional())
+    .subscription(async function* ({ ctx, input, signal }) {
+      const events = watchRoster(ctx.services, {
+        user: ctx.user,
+        teamId: input?.teamId,
+        signal: signal ?? new AbortController().signal,
+      });
+      for await (const event of events) yield tracked(String(event.eventId), event);
+    }),
+});
