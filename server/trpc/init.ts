@@ -19,7 +19,18 @@ const fieldName = (issue: Issue) =>
   (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || 'input';
 
 const t = initTRPC.context<Context>().create({
+  // Never send stack traces to clients.
+  isDev: false,
   errorFormatter({ shape, error }) {
+    if (error.cause instanceof SyntaxError) {
+      // tRPC reports an unparseable body as BAD_REQUEST; say what it is.
+      return {
+        ...shape,
+        code: -32700,
+        message: `Malformed JSON in the request: ${error.cause.message}`,
+        data: { ...shape.data, code: 'PARSE_ERROR' as const },
+      };
+    }
     const issues = error.code === 'BAD_REQUEST' ? issuesOf(error.cause) : undefined;
     if (!issues) return shape;
     return {

@@ -1,0 +1,58 @@
+// `npm test`: makes the checkout ready (install, build), then runs every check
+// in order — typecheck, lint, unit and integration tests (vitest), end-to-end
+// tests (Playwright) — and closes with one line: "N passed, N failed".
+// Uses only Node's own modules: it runs before dependencies are installed.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const reports = join(root, '.test-data', 'reports');
+mkdirSync(reports, { recursive: true });
+
+const step = (title, command, args, env = {}) => {
+  process.stdout.write(`\n== ${title}\n`);
+  const result = spawnSync(command, args, { cwd: root, stdio: 'inherit', env: { ...process.env, ...env } });
+  return result.status === 0;
+};
+
+const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
+let passed = 0;
+let failed = 0;
+
+if (!step('prepare', process.execPath, ['scripts/prepare.mjs', 'build'])) process.exit(1);
+
+for (const [title, script] of [
+  ['typecheck', 'typecheck'],
+  ['lint', 'lint'],
+]) {
+  if (step(title, 'npm', ['run', '--silent', script])) passed += 1;
+  else failed += 1;
+}
+
+const vitestReport = join(reports, 'vitest.json');
+rmSync(vitestReport, { force: true });
+const vitestOk = step('unit and integration tests (vitest)', 'npx', [
+  'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`,
+]);
+const vitest = readJson(vitestReport);
+if (vitest) {
+  passed += vitest.numPassedTests;
+  failed += vitest.numFailedTests;
+}
+if (!vitestOk && !vitest?.numFailedTests) failed += 1; // the run itself failed
+
+const playwrightReport = join(reports, 'playwright.json');
+rmSync(playwrightReport, { force: true });
+const playwrightOk = step('end-to-end tests (Playwright)', 'npx', ['playwright', 'test', '--reporter=list,json'], {
+  PLAYWRIGHT_JSON_OUTPUT_NAME: playwrightReport,
+});
+const playwright = readJson(playwrightReport);
+if (playwright) {
+  passed += playwright.stats.expected + playwright.stats.flaky;
+  failed += playwright.stats.unexpected;
+}
+if (!playwrightOk && !playwright?.stats.unexpected) failed += 1;
+
+process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
+process.exit(failed === 0 ? 0 : 1);

@@ -1,0 +1,121 @@
+// Integration: presence writes against a real PostgreSQL.
+import { randomUUID } from 'node:crypto';
+import { sql } from 'drizzle-orm';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { registerNode } from '../../db/queries/nodes';
+import { presenceChannel } from '../realtime/channels';
+import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
+import { attachSession, changeAgent, endSession, endSessionsOfDeadNodes } from './store';
+
+let t: TestDatabase;
+let agents: Array<{ id: string }>;
+const nodeId = randomUUID();
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  ({ agents } = await seedTeam(t.db, { team: 'Store', agents: 4 }));
+  await registerNode(t.db, { id: nodeId, name: 'store-test', pid: process.pid });
+});
+afterAll(() => t.drop());
+
+const agentRow = async (agentId: string) => {
+  const [row] = await t.sql`select status, reason, devices, version from agent_presence where agent_id = ${agentId}`;
+  return row;
+};
+const eventsOf = (agentId: string) =>
+  t.sql`select status, previous_status, reason, devices, version from presence_events where agent_id = ${agentId} order by id`;
+const attach = (agentId: string, clientSessionId = randomUUID()) =>
+  attachSession(t.db, { agentId, deviceId: 'dev-1', clientSessionId, nodeId, label: 'Test device' });
+
+describe('presence store', () => {
+  let agent: { id: string };
+  let next = 0;
+  beforeEach(() => {
+    agent = agents[next++]!;
+  });
+
+  it('shows an agent available once a device attaches, with one event and one notification', async () => {
+    const received: string[] = [];
+    const listener = await t.sql.listen(presenceChannel.name, (payload) => received.push(payload));
+    const { change } = await attach(agent.id);
+    expect(change).toMatchObject({ changed: true, status: 'available', version: 1 });
+    expect(await agentRow(agent.id)).toEqual({ status: 'available', reason: 'manual', devices: 1, version: 1 });
+    expect(await eventsOf(agent.id)).toEqual([
+      { status: 'available', previous_status: 'offline', reason: 'manual', devices: 1, version: 1 },
+    ]);
+    await expect.poll(() => received.length).toBe(1);
+    expect(presenceChannel.parse(received[0]!)).toEqual({ e: change.eventId, a: agent.id, v: 1 });
+    await listener.unlisten();
+  });
+
+  it('keeps the agent available while one device remains, and turns offline when the last goes', async () => {
+    const one = await attach(agent.id);
+    const two = await attach(agent.id);
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'available', devices: 2 });
+    await endSession(t.db, { agentId: agent.id, sessionId: one.sessionId, generation: one.generation, reason: 'closed' });
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'available', devices: 1 });
+    await endSession(t.db, { agentId: agent.id, sessionId: two.sessionId, generation: two.generation, reason: 'closed' });
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'offline', reason: 'disconnected', devices: 0 });
+    expect((await eventsOf(agent.id)).map((e) => [e.status, e.devices])).toEqual([
+      ['available', 1],
+      ['available', 2],
+      ['available', 1],
+      ['offline', 0],
+    ]);
+  });
+
+  it('does not end a session that a newer connection reattached to (a reload)', async () => {
+    const clientSessionId = randomUUID();
+    const first = await attach(agent.id, clientSessionId);
+    const again = await attach(agent.id, clientSessionId);
+    expect(again.sessionId).toBe(first.sessionId);
+    expect(again.generation).toBe(first.generation + 1);
+    expect(again.change.changed).toBe(false); // a reattach is no change at all
+    const stale = await endSession(t.db, { agentId: agent.id, sessionId: first.sessionId, generation: first.generation, reason: 'closed' });
+    expect(stale.ended).toBe(false);
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'available', devices: 1 });
+    expect(await eventsOf(agent.id)).toHaveLength(1);
+  });
+
+  it('records a chosen status and keeps it across devices coming and going', async () => {
+    await changeAgent(t.db, { agentId: agent.id, manual: { status: 'busy', reason: 'manual' } });
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'offline', devices: 0 });
+    const { sessionId, generation } = await attach(agent.id);
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'busy', reason: 'manual', devices: 1 });
+    await endSession(t.db, { agentId: agent.id, sessionId, generation, reason: 'signed_out' });
+    expect(await agentRow(agent.id)).toMatchObject({ status: 'offline' });
+    const [session] = await t.sql`select end_reason from device_sessions where id = ${sessionId}`;
+    expect(session?.end_reason).toBe('signed_out');
+  });
+});
+
+describe('dead nodes', () => {
+  it('ends every session of a node silent past the node timeout, and only those', async () => {
+    const deadNode = randomUUID();
+    await registerNode(t.db, { id: deadNode, name: 'dead', pid: 1 });
+    const [a, b] = [agents[0]!, agents[1]!];
+    const onDead = await attachSession(t.db, { agentId: a.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId: deadNode, label: 'x' });
+    const onLive = await attachSession(t.db, { agentId: b.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId, label: 'x' });
+    await t.db.execute(sql`update nodes set last_seen_at = now() - interval '16 seconds' where id = ${deadNode}`);
+
+    const affected = await endSessionsOfDeadNodes(t.db, { selfNodeId: nodeId, graceMs: 5_000, nodeTimeoutMs: 15_000 });
+    expect(affected).toEqual([a.id]);
+    const rows = await t.sql`select id, end_reason from device_sessions where id in (${onDead.sessionId}, ${onLive.sessionId})`;
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.end_reason]))).toEqual({
+      [onDead.sessionId]: 'node_lost',
+      [onLive.sessionId]: null,
+    });
+  });
+
+  it('leaves a stopped node’s sessions alone during the disconnect grace, then ends them', async () => {
+    const stopped = randomUUID();
+    await registerNode(t.db, { id: stopped, name: 'stopping', pid: 1 });
+    const s = await attachSession(t.db, { agentId: agents[2]!.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId: stopped, label: 'x' });
+    await t.db.execute(sql`update nodes set stopped_at = now() - interval '1 second' where id = ${stopped}`);
+    expect(await endSessionsOfDeadNodes(t.db, { selfNodeId: nodeId, graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([]);
+    await t.db.execute(sql`update nodes set stopped_at = now() - interval '6 seconds' where id = ${stopped}`);
+    expect(await endSessionsOfDeadNodes(t.db, { selfNodeId: nodeId, graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([agents[2]!.id]);
+    const [row] = await t.sql`select end_reason from device_sessions where id = ${s.sessionId}`;
+    expect(row?.end_reason).toBe('node_lost');
+  });
+});

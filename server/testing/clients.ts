@@ -1,0 +1,53 @@
+// Real clients for tests: sign in over HTTP for a session cookie, then open a
+// tRPC WebSocket carrying it, as a browser tab would.
+import { createTRPCClient, createWSClient, httpLink, wsLink, type TRPCClient } from '@trpc/client';
+import WebSocket from 'ws';
+import type { AppRouter } from '../trpc/router';
+
+export async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
+  const res = await fetch(`${baseUrl}/api/trpc/auth.login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  if (!res.ok) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
+  const cookie = res.headers.get('set-cookie')?.split(';')[0];
+  if (!cookie) throw new Error('sign-in set no cookie');
+  return cookie;
+}
+
+export type SocketClient = {
+  trpc: TRPCClient<AppRouter>;
+  close: () => Promise<void>;
+};
+
+/** A tRPC client over one WebSocket, authenticated with `cookie` (or none). */
+export function socketClient(baseUrl: string, cookie?: string, userAgent = 'node-test'): SocketClient {
+  class CookieSocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers: { ...(cookie ? { cookie } : {}), 'user-agent': userAgent } });
+    }
+  }
+  const wsClient = createWSClient({
+    url: `${baseUrl.replace(/^http/, 'ws')}/api/trpc`,
+    WebSocket: CookieSocket as unknown as typeof globalThis.WebSocket,
+    retryDelayMs: () => 100,
+  });
+  return {
+    trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] }),
+    close: () => wsClient.close(),
+  };
+}
+
+/** A tRPC client over plain HTTP. */
+export function httpClient(baseUrl: string, cookie?: string): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${baseUrl}/api/trpc`, headers: cookie ? { cookie } : {} })],
+  });
+}
+
+/** Collects a subscription's data, for assertions with expect.poll. */
+export function collect<T>(): { items: T[]; push: (item: T) => void } {
+  const items: T[] = [];
+  return { items, push: (item) => items.push(item) };
+}
