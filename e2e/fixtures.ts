@@ -1,6 +1,7 @@
 // Playwright fixtures: a real Switchboard node per worker (demo workspace,
 // embedded Postgres in a fresh directory, a short disconnect grace), and
 // `signIn`, which opens a fresh browser context and signs in through /login.
+import { rmSync } from 'node:fs';
 import { test as base, expect, type Page } from '@playwright/test';
 import { spawnNode, tempDataDir, type NodeProcess } from '../server/testing/spawn-node';
 
@@ -13,12 +14,14 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   node: [
     // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
     async ({}, use) => {
+      const dataDir = tempDataDir('e2e');
       const node = await spawnNode({
-        DATA_DIR: tempDataDir('e2e'),
+        DATA_DIR: dataDir,
         DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
       });
       await use(node);
       expect(await node.stop('SIGTERM')).toBe(0);
+      rmSync(dataDir, { recursive: true, force: true });
     },
     { scope: 'worker' },
   ],

@@ -1,6 +1,6 @@
 // The process as an operator runs it: start, stop on SIGTERM, and the one-line
 // failures for a bad setting, a port in use and an unreachable database.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -30,6 +30,7 @@ describe('the server process', () => {
     expect(Date.now() - started).toBeLessThan(5_000);
     expect(alive(postgresPid)).toBe(false);
     expect(existsSync(pidFile)).toBe(false);
+    rmSync(dataDir, { recursive: true, force: true });
   }, 90_000);
 
   it('stops an embedded postgres orphaned by a killed run, then starts normally', async () => {
@@ -43,17 +44,19 @@ describe('the server process', () => {
     expect(second.output()).toContain(`stopping orphaned embedded postgres (pid ${orphanPid})`);
     expect(alive(orphanPid)).toBe(false);
     expect(await second.stop()).toBe(0);
+    rmSync(dataDir, { recursive: true, force: true });
   }, 90_000);
 
   it('exits 1 with one clear line when the port is in use', async () => {
     const port = await freePort();
     const blocker = createServer().listen(port, '127.0.0.1');
     await new Promise((r) => blocker.once('listening', r));
-    const { exited } = runMain({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: tempDataDir('port') });
+    const { exited } = runMain({ PORT: String(port), HOST: '127.0.0.1', DATA_DIR: '.test-data/never-created' });
     const { code, stderr } = await exited;
     blocker.close();
     expect(code).toBe(1);
     expect(stderr.trim()).toBe(`switchboard: port ${port} is already in use (set PORT to another port)`);
+    expect(existsSync('.test-data/never-created')).toBe(false); // it failed before starting anything
   });
 
   it('exits 1 with one clear line when DATABASE_URL cannot be reached', async () => {

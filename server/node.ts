@@ -131,18 +131,23 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     // Pages.
     let nextRequest: ((req: IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>) | undefined;
-    let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => Promise<void>) | undefined;
+    let nextUpgrade: ((req: IncomingMessage, socket: Duplex, head: Buffer) => void) | undefined;
     if (options.pages) {
       const { default: next } = await import('next');
-      // Next attaches its own upgrade listener to the server it is given and ends
-      // WebSocket upgrades whose path matches a page. Give it a server that never
-      // listens, and forward to it only the upgrades that are not tRPC's.
+      // Next attaches its own upgrade listener (dev HMR included) to the server it
+      // is given, on its first request, and ends WebSocket upgrades whose path
+      // matches a page. Give it a server that never listens, and forward to it
+      // only the upgrades that are not tRPC's.
       const decoy = createServer();
+      process.env.NEXT_TELEMETRY_DISABLED ??= '1'; // a self-hosted service does not phone home
       const app = next({ dev: options.pages.dev, dir: options.pages.dir, httpServer: decoy, quiet: !options.pages.dev });
       await app.prepare();
       cleanups.push(() => app.close());
       nextRequest = app.getRequestHandler();
-      nextUpgrade = app.getUpgradeHandler();
+      nextUpgrade = (req, socket, head) => {
+        if (decoy.listenerCount('upgrade') === 0) socket.destroy();
+        else decoy.emit('upgrade', req, socket, head);
+      };
     }
 
     // tRPC over HTTP and WebSocket.
@@ -173,7 +178,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       if (isTrpcPath(req.url)) {
         wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
       } else if (nextUpgrade) {
-        void nextUpgrade(req, socket, head);
+        nextUpgrade(req, socket, head);
       } else {
         socket.destroy();
       }
