@@ -35,7 +35,7 @@ function run(command, args, env = {}) {
 }
 
 // 1. Dependencies.
-const lockHash = hashOf(['package-lock.json', 'package.json']);
+const lockHash = hashOf(['package-lock.json']);
 const installedMark = join(root, 'node_modules', '.switchboard-installed');
 if (!existsSync(installedMark) || readFileSync(installedMark, 'utf8') !== lockHash) {
   say('installing dependencies (npm ci)');

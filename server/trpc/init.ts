@@ -17,6 +17,8 @@ function issuesOf(cause: unknown): Issue[] | undefined {
 
 const fieldName = (issue: Issue) =>
   (issue.path ?? []).map((p) => String(typeof p === 'object' ? p.key : p)).join('.') || 'input';
+// zod prefixes type errors with "Invalid input: "; the whole message already says so once.
+const issueText = (issue: Issue) => issue.message.replace(/^Invalid input: /, '');
 
 const t = initTRPC.context<Context>().create({
   // Never send stack traces to clients.
@@ -35,8 +37,8 @@ const t = initTRPC.context<Context>().create({
     if (!issues) return shape;
     return {
       ...shape,
-      message: `Invalid input: ${issues.map((i) => `${fieldName(i)}: ${i.message}`).join('; ')}`,
-      data: { ...shape.data, issues: issues.map((i) => ({ field: fieldName(i), message: i.message })) },
+      message: `Invalid input: ${issues.map((i) => `${fieldName(i)}: ${issueText(i)}`).join('; ')}`,
+      data: { ...shape.data, issues: issues.map((i) => ({ field: fieldName(i), message: issueText(i) })) },
     };
   },
 });
