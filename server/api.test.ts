@@ -128,7 +128,7 @@ describe('WebSocket', () => {
 
     const agent = team.agents[0]!;
     const device = socketClient(node.url, await signIn(node.url, agent.email, TEST_PASSWORD), 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36');
-    const attached = collect<{ heartbeatIntervalMs: number }>();
+    const attached = collect<{ type: string; heartbeatIntervalMs?: number }>();
     device.trpc.presence.session.subscribe({ deviceId: 'device-a1', sessionId: randomUUID() }, { onData: attached.push });
     await expect.poll(() => attached.items.length).toBe(1);
     expect(attached.items[0]!.heartbeatIntervalMs).toBe(15_000);

@@ -16,10 +16,13 @@ import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from '..
 import { runMigrations } from '../db/migrate';
 import { seedDemo, DEMO_PASSWORD } from '../db/seed';
 import type { Env } from './env';
+import { readCookie, hashToken, SESSION_COOKIE } from './auth/service';
 import { startJobs } from './jobs/boss';
+import { startPresenceSweep } from './jobs/presence-sweep';
 import type { Logger } from './log';
 import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
+import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
 import { httpContextFactory, wsContextFactory } from './trpc/context';
 import { appRouter } from './trpc/router';
@@ -127,6 +130,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cleanups.push(() => hub.stop());
     await engine.start();
     cleanups.push(() => engine.stop());
+    const sweep = await startPresenceSweep({ boss: jobs.boss, db, timing: env, log });
+    cleanups.push(() => sweep.stop());
+    const sockets = new SocketRegistry();
+    hub.onControl((message) => {
+      if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
+      else sockets.closeSignedOut(message.h);
+    });
     const services: Services = { db, env, log, engine, hub };
 
     // Pages.
@@ -176,7 +186,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     server.on('upgrade', (req, socket, head) => {
       if (isTrpcPath(req.url)) {
-        wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+          if (token) sockets.add(hashToken(token), ws);
+          wss.emit('connection', ws, req);
+        });
       } else if (nextUpgrade) {
         nextUpgrade(req, socket, head);
       } else {

@@ -1,10 +1,12 @@
 'use client';
 // The agent console: this tab is one device session for as long as it is open.
-// Shows the agent's computed status (and why), a status switcher, and devices.
+// Shows the agent's computed status (and why), a status switcher, this and the
+// other devices, and signing out this device or every device.
 import { useEffect, useState } from 'react';
 import type { DeviceRow, RosterRow } from '@/db/queries/roster';
+import { startDeviceSession, type DeviceSessionState } from '../lib/device-session';
 import { duration, REASON_LABEL, STATUS_LABEL } from '../lib/format';
-import { deviceId, onSocket, tabSessionId, trpc } from '../lib/trpc';
+import { onSocket, trpc } from '../lib/trpc';
 import { signOut, useSessionUser } from '../lib/use-session-user';
 import { useNow } from '../lib/use-now';
 
@@ -14,47 +16,42 @@ export default function AgentPage() {
   const user = useSessionUser(['agent']);
   const now = useNow();
   const [connected, setConnected] = useState(false);
-  const [sessionId, setSessionId] = useState<string>();
+  const [device, setDevice] = useState<DeviceSessionState>({ activity: 'active' });
+  const [attempt, setAttempt] = useState(0);
   const [self, setSelf] = useState<{ row: RosterRow; devices: DeviceRow[] }>();
   const [error, setError] = useState<string>();
 
   useEffect(() => {
     if (!user) return;
-    const client = trpc();
     const offSocket = onSocket(setConnected);
-    const session = client.presence.session.subscribe(
-      { deviceId: deviceId(), sessionId: tabSessionId() },
-      {
-        onData: (event) => {
-          setSessionId(event.sessionId);
-          setConnected(true);
-        },
-        onError: (err) => setError(err.message),
-      },
-    );
-    const watch = client.presence.watchSelf.subscribe(undefined, {
+    const stopSession = startDeviceSession((state) => {
+      setDevice(state);
+      if (state.sessionId) setConnected(true);
+    });
+    const watch = trpc().presence.watchSelf.subscribe(undefined, {
       onData: ({ data }) => setSelf({ row: data.row, devices: data.devices }),
       onError: (err) => setError(err.message),
     });
     return () => {
       offSocket();
-      session.unsubscribe();
+      stopSession();
       watch.unsubscribe();
     };
-  }, [user]);
+  }, [user, attempt]);
 
-  async function choose(status: Status) {
+  async function act(action: () => Promise<unknown>) {
     setError(undefined);
     try {
-      await trpc().presence.setStatus.mutate({ status });
+      await action();
     } catch (err) {
-      setError(err instanceof Error ? err.message : 'Could not change status');
+      setError(err instanceof Error ? err.message : 'That did not work');
     }
   }
 
   if (!user) return <main aria-busy="true" />;
   const row = self?.row;
   const reason = row ? REASON_LABEL[row.reason] : '';
+  const client = trpc();
 
   return (
     <main>
@@ -63,10 +60,21 @@ export default function AgentPage() {
         <span className="live" data-state={connected ? 'live' : 'reconnecting'} role="status" aria-label="Connection">
           {connected ? 'Connected' : 'Reconnecting…'}
         </span>
-        <button className="secondary" onClick={() => void signOut()}>
+        <button className="secondary" onClick={() => void act(() => signOut())}>
           Sign out
         </button>
+        <button className="secondary" onClick={() => void act(() => signOut({ everywhere: true }))}>
+          Sign out everywhere
+        </button>
       </header>
+
+      {device.ended && (
+        <div role="alert" className="card error">
+          A supervisor set you offline{row?.forcedBy ? ` (${row.forcedBy})` : ''}
+          {row?.note ? `: ${row.note}` : ''}. This tab is no longer connected.{' '}
+          <button onClick={() => setAttempt((n) => n + 1)}>Reconnect</button>
+        </div>
+      )}
 
       <section className="card" aria-labelledby="my-status">
         <h2 id="my-status">My status</h2>
@@ -75,7 +83,13 @@ export default function AgentPage() {
             <span className={`badge status-${row.status}`} aria-label="Current status">
               {STATUS_LABEL[row.status]}
             </span>{' '}
-            {reason && <span className="muted">({reason})</span>}{' '}
+            {reason && (
+              <span className="muted" aria-label="Why">
+                ({reason}
+                {row.reason === 'forced' && row.forcedBy ? ` by ${row.forcedBy}` : ''}
+                {row.reason === 'forced' && row.note ? `: ${row.note}` : ''})
+              </span>
+            )}{' '}
             <span className="muted">for {duration(now - Date.parse(row.since))}</span>
           </p>
         ) : (
@@ -85,7 +99,7 @@ export default function AgentPage() {
           Set status
           <select
             value={row && (row.reason === 'manual' || row.reason === 'forced') ? row.status : 'available'}
-            onChange={(e) => void choose(e.target.value as Status)}
+            onChange={(e) => void act(() => client.presence.setStatus.mutate({ status: e.target.value as Status }))}
             disabled={!row}
           >
             <option value="available">Available</option>
@@ -94,6 +108,9 @@ export default function AgentPage() {
             <option value="offline">Offline (signed out of routing)</option>
           </select>
         </label>
+        <p className="muted" aria-label="This device">
+          This device is {device.activity}.
+        </p>
         {error && (
           <p role="alert" className="error">
             {error}
@@ -105,10 +122,21 @@ export default function AgentPage() {
         <h2 id="my-devices">My devices</h2>
         <ul className="devices" aria-label="My devices">
           {self?.devices.map((d) => (
-            <li key={d.sessionId}>
-              {d.label}
-              {d.sessionId === sessionId ? ' (this tab)' : ''}{' '}
-              <span className="muted">connected {duration(now - Date.parse(d.connectedAt))} ago</span>
+            <li key={d.sessionId} aria-label={`${d.label}${d.sessionId === device.sessionId ? ' (this tab)' : ''}`}>
+              <strong>{d.label}</strong>
+              {d.sessionId === device.sessionId ? ' (this tab)' : ''}{' '}
+              <span className="muted">
+                {d.activity}, connected {duration(now - Date.parse(d.connectedAt))} ago, last seen{' '}
+                {duration(Math.max(0, now - Date.parse(d.lastSeenAt)))} ago
+              </span>{' '}
+              {d.sessionId !== device.sessionId && (
+                <button
+                  className="secondary"
+                  onClick={() => void act(() => client.presence.signOutDevice.mutate({ sessionId: d.sessionId }))}
+                >
+                  Sign out this device
+                </button>
+              )}
             </li>
           ))}
         </ul>

@@ -24,8 +24,9 @@ export function useSessionUser(allowed: ReadonlyArray<User['role']>): User | und
   return user;
 }
 
-export async function signOut(): Promise<void> {
-  await trpc().auth.logout.mutate();
+export async function signOut(options: { everywhere?: boolean } = {}): Promise<void> {
+  if (options.everywhere) await trpc().auth.logoutEverywhere.mutate();
+  else await trpc().auth.logout.mutate();
   // A full load drops this tab's WebSocket, which carried the old session.
   window.location.assign('/login');
 }

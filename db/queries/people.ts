@@ -32,6 +32,24 @@ export async function deleteAuthSession(db: DbOrTx, params: { sessionHash: strin
   await db.delete(authSessions).where(eq(authSessions.id, params.sessionHash));
 }
 
+/** Deletes every browser session of a user; returns their ids (hashes). */
+export async function deleteAuthSessionsOfUser(db: DbOrTx, params: { userId: string }): Promise<string[]> {
+  const rows = await db.delete(authSessions).where(eq(authSessions.userId, params.userId)).returning({ id: authSessions.id });
+  return rows.map((r) => r.id);
+}
+
+/** Whether `user` may act on `agentId`: admins on anyone, supervisors on agents of the teams they supervise. */
+export async function maySupervise(db: DbOrTx, params: { user: SessionUser; agentId: string }): Promise<boolean> {
+  if (params.user.role === 'admin') return true;
+  if (params.user.role !== 'supervisor') return false;
+  const rows = await db.execute(sql`
+    select 1 from team_members mine join team_members theirs on theirs.team_id = mine.team_id
+     where mine.user_id = ${params.user.id} and mine.role = 'supervisor'
+       and theirs.user_id = ${params.agentId} and theirs.role = 'agent'
+     limit 1`);
+  return rows.length > 0;
+}
+
 export async function countUsers(db: DbOrTx): Promise<number> {
   const [row] = await db.select({ n: sql<number>`count(*)::int` }).from(users);
   return row?.n ?? 0;

@@ -15,10 +15,15 @@ export type RosterRow = {
   reason: 'manual' | 'idle' | 'disconnected' | 'forced' | 'missed_offers';
   since: string;
   devices: number;
+  /** When the agent was last seen on any device (now-ish while connected). */
+  lastSeenAt: string | null;
+  /** For a forced status: who imposed it, and why. */
+  forcedBy: string | null;
+  note: string | null;
   version: number;
 };
 
-type RawRow = Omit<RosterRow, 'since'> & { since: Date | string };
+type RawRow = Omit<RosterRow, 'since' | 'lastSeenAt'> & { since: Date | string; lastSeenAt: Date | string | null };
 
 const teamColumns = sql`
   coalesce((select array_agg(t.id::text order by t.name) from team_members tm join teams t on t.id = tm.team_id
@@ -33,10 +38,16 @@ function teamFilter(teamIds: string[] | undefined) {
                       and tm.team_id in (${sql.join(teamIds.map((id) => sql`${id}::uuid`), sql`, `)}))`;
 }
 
-const toRow = ({ since, ...rest }: RawRow): RosterRow => ({
+const iso = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString();
+const toRow = ({ since, lastSeenAt, ...rest }: RawRow): RosterRow => ({
   ...rest,
-  since: (since instanceof Date ? since : new Date(since)).toISOString(),
+  since: iso(since),
+  lastSeenAt: lastSeenAt === null ? null : iso(lastSeenAt),
 });
+
+/** Last seen: the newest heartbeat of a live device, else the time recorded when the last one went. */
+const lastSeenColumn = sql`coalesce((select max(s.last_seen_at) from device_sessions s
+                                     where s.agent_id = u.id and s.ended_at is null), p.last_seen_at) as "lastSeenAt"`;
 
 /** Every visible agent, and the id of the last event the rows include (one consistent statement). */
 export async function rosterSnapshot(
@@ -45,7 +56,9 @@ export async function rosterSnapshot(
 ): Promise<{ rows: RosterRow[]; lastEventId: number }> {
   const rows = await db.execute<RawRow & { lastEventId: string }>(sql`
     select u.id as "agentId", u.name, u.email, p.status, p.reason, p.since, p.devices, p.version,
-           ${teamColumns},
+           ${teamColumns}, ${lastSeenColumn},
+           case when p.reason = 'forced' then (select a.name from users a where a.id = p.manual_actor_id) end as "forcedBy",
+           case when p.reason = 'forced' then p.manual_note end as note,
            (select coalesce(max(id), 0) from presence_events) as "lastEventId"
       from users u join agent_presence p on p.agent_id = u.id
      where u.role = 'agent' and ${teamFilter(params.teamIds)}
@@ -67,8 +80,10 @@ export async function rosterDeltasAfter(
 ): Promise<Array<{ eventId: number; row: RosterRow }>> {
   const rows = await db.execute<RawRow & { eventId: string }>(sql`
     select e.id as "eventId", u.id as "agentId", u.name, u.email, e.status, e.reason, e.since, e.devices, e.version,
-           ${teamColumns}
-      from presence_events e join users u on u.id = e.agent_id
+           ${teamColumns}, ${lastSeenColumn},
+           case when e.reason = 'forced' then (select a.name from users a where a.id = e.actor_id) end as "forcedBy",
+           case when e.reason = 'forced' then e.note end as note
+      from presence_events e join users u on u.id = e.agent_id join agent_presence p on p.agent_id = e.agent_id
      where e.id > ${params.afterId}
      order by e.id
      limit ${params.limit}`);

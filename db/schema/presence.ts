@@ -47,6 +47,9 @@ export const agentPresence = pgTable('agent_presence', {
   /** What the agent (or a supervisor, reason `forced`) chose. */
   manualStatus: agentStatus().notNull().default('available'),
   manualReason: manualReason().notNull().default('manual'),
+  /** Who imposed a forced status, and why (kept while it stands). */
+  manualActorId: uuid(),
+  manualNote: text(),
   /** Computed from manualStatus and the live device sessions; never set alone. */
   status: agentStatus().notNull().default('offline'),
   reason: statusReason().notNull().default('disconnected'),
@@ -73,6 +76,8 @@ export const deviceSessions = pgTable(
     /** Bumped each time a connection (re)attaches; a stale detach must not end a newer attach. */
     generation: integer().notNull().default(1),
     label: text().notNull(),
+    /** The browser sign-in (auth_sessions.id) this device session runs under; signing it out ends the session. */
+    authSessionId: text(),
     activity: deviceActivity().notNull().default('active'),
     connectedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
@@ -84,6 +89,8 @@ export const deviceSessions = pgTable(
       .on(t.agentId, t.clientSessionId)
       .where(sql`${t.endedAt} is null`),
     index('device_sessions_live_node_idx').on(t.nodeId).where(sql`${t.endedAt} is null`),
+    index('device_sessions_live_seen_idx').on(t.lastSeenAt).where(sql`${t.endedAt} is null`),
+    index('device_sessions_agent_idx').on(t.agentId, t.lastSeenAt),
   ],
 );
 
@@ -101,7 +108,7 @@ export const presenceEvents = pgTable(
     reason: statusReason().notNull(),
     since: timestamp({ withTimezone: true }).notNull(),
     devices: integer().notNull(),
-    /** Who imposed a forced status, and why. */
+    /** Who imposed the forced status in force at this event, and why. */
     actorId: uuid(),
     note: text(),
     at: timestamp({ withTimezone: true }).notNull().defaultNow(),

@@ -4,11 +4,14 @@ import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client';
 import {
   deleteAuthSession,
+  deleteAuthSessionsOfUser,
   findSessionUser,
   findUserByEmail,
   insertAuthSession,
   type SessionUser,
 } from '../../db/queries/people';
+import type { PresenceEngine } from '../presence/engine';
+import { chunks, controlChannel } from '../realtime/channels';
 import { decoyHash, verifyPassword } from './password';
 
 export const SESSION_COOKIE = 'sb_session';
@@ -42,8 +45,26 @@ export function userForToken(db: Db, token: string | undefined): Promise<Session
   return findSessionUser(db, { sessionHash: hashToken(token) });
 }
 
-export async function logout(db: Db, token: string | undefined): Promise<void> {
-  if (token) await deleteAuthSession(db, { sessionHash: hashToken(token) });
+/**
+ * Signs a browser out (or, `everywhere`, every browser of the user): deletes
+ * the sign-ins, ends the agent's device sessions under them (`signed_out`),
+ * and tells every node to close the sockets opened with them.
+ */
+export async function signOut(
+  deps: { db: Db; engine: PresenceEngine },
+  params: { user: SessionUser; authSessionId: string; everywhere?: boolean },
+): Promise<void> {
+  const { db, engine } = deps;
+  let ids = [params.authSessionId];
+  if (params.everywhere) ids = await deleteAuthSessionsOfUser(db, { userId: params.user.id });
+  else await deleteAuthSession(db, { sessionHash: params.authSessionId });
+  if (params.user.role === 'agent') {
+    await engine.signOutDevices({
+      agentId: params.user.id,
+      authSessionId: params.everywhere ? undefined : params.authSessionId,
+    });
+  }
+  for (const part of chunks(ids, 100)) await db.execute(controlChannel.notify({ k: 'signout', h: part }));
 }
 
 /** Reads one cookie from a Cookie header. */

@@ -98,8 +98,8 @@ describe('dead nodes', () => {
     const onLive = await attachSession(t.db, { agentId: b.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId, label: 'x' });
     await t.db.execute(sql`update nodes set last_seen_at = now() - interval '16 seconds' where id = ${deadNode}`);
 
-    const affected = await endSessionsOfDeadNodes(t.db, { selfNodeId: nodeId, graceMs: 5_000, nodeTimeoutMs: 15_000 });
-    expect(affected).toEqual([a.id]);
+    const affected = await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 });
+    expect(affected).toEqual([{ agentId: a.id, sessionId: onDead.sessionId }]);
     const rows = await t.sql`select id, end_reason from device_sessions where id in (${onDead.sessionId}, ${onLive.sessionId})`;
     expect(Object.fromEntries(rows.map((r) => [r.id, r.end_reason]))).toEqual({
       [onDead.sessionId]: 'node_lost',
@@ -112,9 +112,11 @@ describe('dead nodes', () => {
     await registerNode(t.db, { id: stopped, name: 'stopping', pid: 1 });
     const s = await attachSession(t.db, { agentId: agents[2]!.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId: stopped, label: 'x' });
     await t.db.execute(sql`update nodes set stopped_at = now() - interval '1 second' where id = ${stopped}`);
-    expect(await endSessionsOfDeadNodes(t.db, { selfNodeId: nodeId, graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([]);
+    expect(await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([]);
     await t.db.execute(sql`update nodes set stopped_at = now() - interval '6 seconds' where id = ${stopped}`);
-    expect(await endSessionsOfDeadNodes(t.db, { selfNodeId: nodeId, graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([agents[2]!.id]);
+    expect(await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([
+      { agentId: agents[2]!.id, sessionId: s.sessionId },
+    ]);
     const [row] = await t.sql`select end_reason from device_sessions where id = ${s.sessionId}`;
     expect(row?.end_reason).toBe('node_lost');
   });

@@ -7,7 +7,7 @@
 import { and, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { agentPresence, deviceSessions, presenceEvents } from '../../db/schema';
-import { presenceChannel } from '../realtime/channels';
+import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
 import { aggregate, type ManualReason, type Status } from './aggregate';
 
 const EVENT_ORDER_LOCK = 7_204_114; // arbitrary, unique to this purpose
@@ -46,13 +46,17 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
 
     const manualStatus = opts.manual?.status ?? current.manualStatus;
     const manualReason = opts.manual?.reason ?? current.manualReason;
+    const manualActorId = opts.manual ? (opts.manual.actorId ?? null) : current.manualActorId;
+    const manualNote = opts.manual ? (opts.manual.note ?? null) : current.manualNote;
     const next = aggregate({ manualStatus, manualReason, sessions });
     const unchanged =
       next.status === current.status &&
       next.reason === current.reason &&
       sessions.length === current.devices &&
       manualStatus === current.manualStatus &&
-      manualReason === current.manualReason;
+      manualReason === current.manualReason &&
+      manualActorId === current.manualActorId &&
+      manualNote === current.manualNote;
     if (unchanged) return { changed: false, status: current.status, version: current.version };
 
     const statusChanged = next.status !== current.status;
@@ -62,6 +66,8 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
       .set({
         manualStatus,
         manualReason,
+        manualActorId,
+        manualNote,
         status: next.status,
         reason: next.reason,
         devices: sessions.length,
@@ -83,8 +89,8 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
         reason: next.reason,
         since: row.since,
         devices: sessions.length,
-        actorId: opts.manual?.actorId,
-        note: opts.manual?.note,
+        actorId: manualActorId,
+        note: manualNote,
       })
       .returning({ id: presenceEvents.id });
     if (!event) throw new Error('presence event insert returned nothing');
@@ -97,7 +103,14 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */
 export async function attachSession(
   db: DbOrTx,
-  params: { agentId: string; deviceId: string; clientSessionId: string; nodeId: string; label: string },
+  params: {
+    agentId: string;
+    deviceId: string;
+    clientSessionId: string;
+    nodeId: string;
+    label: string;
+    authSessionId?: string;
+  },
 ): Promise<{ sessionId: string; generation: number; change: ChangeResult }> {
   let attached: { id: string; generation: number } | undefined;
   const change = await changeAgent(db, {
@@ -113,6 +126,7 @@ export async function attachSession(
             nodeId: params.nodeId,
             deviceId: params.deviceId,
             label: params.label,
+            authSessionId: params.authSessionId,
             generation: sql`${deviceSessions.generation} + 1`,
             lastSeenAt: sql`now()`,
           },
@@ -156,26 +170,101 @@ export async function endSession(
   return { ended, change };
 }
 
+export type EndedSession = { agentId: string; sessionId: string };
+
+/** Ends every live session of one agent (optionally only those of one browser sign-in), inside `changeAgent`. */
+export async function endLiveSessions(
+  tx: Tx,
+  params: { agentId: string; reason: EndReason; authSessionId?: string },
+): Promise<string[]> {
+  const rows = await tx
+    .update(deviceSessions)
+    .set({ endedAt: sql`now()`, endReason: params.reason })
+    .where(
+      and(
+        eq(deviceSessions.agentId, params.agentId),
+        isNull(deviceSessions.endedAt),
+        params.authSessionId === undefined ? undefined : eq(deviceSessions.authSessionId, params.authSessionId),
+      ),
+    )
+    .returning({ id: deviceSessions.id });
+  return rows.map((r) => r.id);
+}
+
+/** Records a device's change between active and idle; the status may follow (all idle: away). */
+export async function setSessionActivity(
+  db: DbOrTx,
+  params: { agentId: string; sessionId: string; activity: 'active' | 'idle' },
+): Promise<ChangeResult> {
+  return changeAgent(db, {
+    agentId: params.agentId,
+    change: async (tx) => {
+      await tx
+        .update(deviceSessions)
+        .set({ activity: params.activity, lastSeenAt: sql`now()` })
+        .where(and(eq(deviceSessions.id, params.sessionId), isNull(deviceSessions.endedAt)));
+    },
+  });
+}
+
+/**
+ * Writes the last-seen time of many sessions in one statement (the heartbeat
+ * batcher). Returns the ids it updated; a missing id was ended meanwhile.
+ */
+export async function flushLastSeen(db: DbOrTx, entries: ReadonlyArray<{ id: string; at: Date }>): Promise<Set<string>> {
+  if (entries.length === 0) return new Set();
+  // Sorted, so that concurrent flushes (never of the same rows) lock in one order.
+  const sorted = [...entries].sort((a, b) => (a.id < b.id ? -1 : 1));
+  const ids = `{${sorted.map((e) => e.id).join(',')}}`;
+  const times = `{${sorted.map((e) => `"${e.at.toISOString()}"`).join(',')}}`;
+  const rows = await db.execute<{ id: string }>(sql`
+    update device_sessions s
+       set last_seen_at = greatest(s.last_seen_at, v.at)
+      from unnest(${ids}::uuid[], ${times}::timestamptz[]) as v(id, at)
+     where s.id = v.id and s.ended_at is null
+    returning s.id`);
+  return new Set(rows.map((r) => r.id));
+}
+
+/** How sessions ended (for ids a flush found ended). */
+export async function endReasons(db: DbOrTx, params: { sessionIds: string[] }): Promise<Map<string, EndReason>> {
+  if (params.sessionIds.length === 0) return new Map();
+  const rows = await db.execute<{ id: string; end_reason: EndReason | null }>(sql`
+    select id, end_reason from device_sessions where id = any(${`{${params.sessionIds.join(',')}}`}::uuid[])`);
+  return new Map(rows.map((r) => [r.id, r.end_reason ?? 'closed']));
+}
+
+/** Ends, in one statement, every live session whose last heartbeat is older than the TTL (`timeout`). */
+export async function endTimedOutSessions(db: DbOrTx, params: { ttlMs: number }): Promise<EndedSession[]> {
+  const rows = await db.execute<{ agent_id: string; id: string }>(sql`
+    update device_sessions
+       set ended_at = now(), end_reason = 'timeout'
+     where ended_at is null
+       and last_seen_at < now() - make_interval(secs => ${params.ttlMs / 1000})
+    returning agent_id, id`);
+  return rows.map((r) => ({ agentId: r.agent_id, sessionId: r.id }));
+}
+
 /**
  * Ends, in one statement, every live session held by a node that stopped
  * (longer ago than the disconnect grace, so its clients could move) or went
- * silent past the node timeout. Returns the agents whose status must be recomputed.
+ * silent past the node timeout (`node_lost`).
  */
 export async function endSessionsOfDeadNodes(
   db: DbOrTx,
-  params: { selfNodeId: string; graceMs: number; nodeTimeoutMs: number },
-): Promise<string[]> {
-  const rows = await db.execute<{ agent_id: string }>(sql`
+  params: { selfNodeId?: string; graceMs: number; nodeTimeoutMs: number },
+): Promise<EndedSession[]> {
+  const rows = await db.execute<{ agent_id: string; id: string }>(sql`
     update device_sessions s
        set ended_at = now(), end_reason = 'node_lost'
       from nodes n
      where s.node_id = n.id
        and s.ended_at is null
-       and n.id <> ${params.selfNodeId}
+       and n.id is distinct from ${params.selfNodeId ?? null}::uuid
        and ((n.stopped_at is not null and n.stopped_at < now() - make_interval(secs => ${params.graceMs / 1000}))
             or n.last_seen_at < now() - make_interval(secs => ${params.nodeTimeoutMs / 1000}))
-    returning s.agent_id`);
-  return [...new Set(rows.map((r) => r.agent_id))];
+    returning s.agent_id, s.id`);
+  return rows.map((r) => ({ agentId: r.agent_id, sessionId: r.id }));
 }
 
 /** Agents whose stored device count disagrees with their live sessions (a write interrupted between steps). */
@@ -187,4 +276,11 @@ export async function agentsOutOfStep(db: DbOrTx): Promise<string[]> {
                           where s.agent_id = p.agent_id and s.ended_at is null) l on true
      where p.devices <> l.live`);
   return rows.map((r) => r.agent_id);
+}
+
+/** Tells every node that these sessions ended, so the tabs holding them hear of it. */
+export async function notifyEnded(db: DbOrTx, params: { sessionIds: string[]; reason: EndReason }): Promise<void> {
+  for (const part of chunks(params.sessionIds, 150)) {
+    await db.execute(controlChannel.notify({ k: 'ended', s: part, r: params.reason }));
+  }
 }

@@ -28,3 +28,27 @@ export const presenceChannel = channel(
   'sb_presence',
   z.object({ e: z.number().int(), a: z.string().uuid(), v: z.number().int() }),
 );
+
+const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_out']);
+
+/**
+ * Sessions ended by someone other than the node holding their socket (a sweep,
+ * another node, a supervisor, a sign-out): `ended` names device sessions whose
+ * tabs must be told; `signout` names browser sign-ins (auth session hashes)
+ * whose sockets must close. Lists are chunked to stay under the payload limit.
+ */
+export const controlChannel = channel(
+  'sb_control',
+  z.discriminatedUnion('k', [
+    z.object({ k: z.literal('ended'), s: z.array(z.string().uuid()).max(150), r: endReason }),
+    z.object({ k: z.literal('signout'), h: z.array(z.string().max(64)).max(100) }),
+  ]),
+);
+export type ControlMessage = z.infer<typeof controlChannel.payload>;
+
+/** Splits a list into chunks that each fit one notification. */
+export function chunks<T>(items: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
+}

@@ -7,7 +7,7 @@
 import type { Db, Sql } from '../../db/client';
 import { latestEventId, rosterDeltasAfter, type RosterRow } from '../../db/queries/roster';
 import type { Logger } from '../log';
-import { presenceChannel } from './channels';
+import { controlChannel, presenceChannel, type ControlMessage } from './channels';
 
 export type RosterDelta = { eventId: number; row: RosterRow };
 type Listener = (delta: RosterDelta) => void;
@@ -19,7 +19,8 @@ export class Hub {
   private cursor = 0;
   private draining: Promise<void> | undefined;
   private again = false;
-  private unlisten: (() => Promise<void>) | undefined;
+  private unlisten: Array<() => Promise<void>> = [];
+  private readonly controlListeners = new Set<(message: ControlMessage) => void>();
 
   constructor(private readonly deps: { sql: Sql; db: Db; log: Logger }) {}
 
@@ -29,8 +30,12 @@ export class Hub {
   }
 
   async start(): Promise<void> {
-    if (this.unlisten) return;
+    if (this.unlisten.length) return;
     this.cursor = await latestEventId(this.deps.db);
+    const control = await this.deps.sql.listen(controlChannel.name, (raw) => {
+      const message = controlChannel.parse(raw);
+      if (message) for (const listener of this.controlListeners) listener(message);
+    });
     const listening = await this.deps.sql.listen(
       presenceChannel.name,
       (raw) => {
@@ -41,7 +46,13 @@ export class Hub {
       // Called on the first LISTEN and after every reconnect: read what was missed.
       () => this.ring(),
     );
-    this.unlisten = listening.unlisten;
+    this.unlisten = [listening.unlisten, control.unlisten];
+  }
+
+  /** Control messages (sessions ended elsewhere, sign-outs) for this node's connections. */
+  onControl(listener: (message: ControlMessage) => void): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
   }
 
   subscribe(listener: Listener): () => void {
@@ -84,9 +95,10 @@ export class Hub {
 
   async stop(): Promise<void> {
     const unlisten = this.unlisten;
-    this.unlisten = undefined;
+    this.unlisten = [];
     this.listeners.clear();
-    await unlisten?.().catch(() => {});
+    this.controlListeners.clear();
+    await Promise.all(unlisten.map((u) => u().catch(() => {})));
     await this.draining;
   }
 }

@@ -3,14 +3,19 @@
 // and is refused (UNAUTHORIZED) without a valid one.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
+import type { WebSocket } from 'ws';
 import type { SessionUser } from '../../db/queries/people';
-import { readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
+import { hashToken, readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
 import type { Services } from '../services';
 
 export type Context = {
   services: Services;
   user: SessionUser | undefined;
   token: string | undefined;
+  /** The stored id (hash) of the browser sign-in the request carries. */
+  authSessionId: string | undefined;
+  /** The WebSocket, for procedures called over one. */
+  socket: WebSocket | undefined;
   userAgent: string | undefined;
   transport: 'http' | 'ws';
   /** Whether the client reached us over https (directly or through a proxy). */
@@ -30,6 +35,8 @@ export function httpContextFactory(services: Services) {
       services,
       user: await userForToken(services.db, token),
       token,
+      authSessionId: token ? hashToken(token) : undefined,
+      socket: undefined,
       userAgent: req.headers['user-agent'],
       transport: 'http',
       secure: isSecure(req),
@@ -39,7 +46,7 @@ export function httpContextFactory(services: Services) {
 }
 
 export function wsContextFactory(services: Services) {
-  return async ({ req }: { req: IncomingMessage }): Promise<Context> => {
+  return async ({ req, res }: { req: IncomingMessage; res: WebSocket }): Promise<Context> => {
     const token = readCookie(req.headers.cookie, SESSION_COOKIE);
     const user = await userForToken(services.db, token);
     if (!user) {
@@ -52,6 +59,8 @@ export function wsContextFactory(services: Services) {
       services,
       user,
       token,
+      authSessionId: token ? hashToken(token) : undefined,
+      socket: res,
       userAgent: req.headers['user-agent'],
       transport: 'ws',
       secure: isSecure(req),

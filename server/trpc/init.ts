@@ -5,6 +5,8 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { SessionUser } from '../../db/queries/people';
 import { InvalidCredentialsError } from '../auth/service';
+import { NotAllowedError } from '../presence/actions';
+import { SessionNotLiveError } from '../presence/engine';
 import { NotAnAgentError } from '../presence/store';
 import type { Context } from './context';
 
@@ -51,8 +53,11 @@ const mapErrors = t.middleware(async ({ next }) => {
     if (cause instanceof InvalidCredentialsError) {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
     }
-    if (cause instanceof NotAnAgentError) {
+    if (cause instanceof NotAnAgentError || cause instanceof SessionNotLiveError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+    if (cause instanceof NotAllowedError) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: cause.message, cause });
     }
   }
   return result;

@@ -1,8 +1,8 @@
 // auth.*: sign in (sets the session cookie), sign out, who am I.
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { login, logout, sessionCookie } from '../../auth/service';
-import { publicProcedure, router } from '../init';
+import { login, sessionCookie, signOut } from '../../auth/service';
+import { authedProcedure, publicProcedure, router } from '../init';
 
 export const authRouter = router({
   login: publicProcedure
@@ -17,8 +17,16 @@ export const authRouter = router({
       return { user: session.user };
     }),
 
+  /** Signs this browser out: its sign-in, its device sessions, its sockets on every node. */
   logout: publicProcedure.mutation(async ({ ctx }) => {
-    await logout(ctx.services.db, ctx.token);
+    if (ctx.user && ctx.authSessionId) await signOut(ctx.services, { user: ctx.user, authSessionId: ctx.authSessionId });
+    if (ctx.transport === 'http') ctx.setCookie(sessionCookie('', { maxAgeMs: 0, secure: ctx.secure }));
+    return { ok: true as const };
+  }),
+
+  /** Signs every browser of the user out. */
+  logoutEverywhere: authedProcedure.mutation(async ({ ctx }) => {
+    await signOut(ctx.services, { user: ctx.user, authSessionId: ctx.authSessionId ?? '', everywhere: true });
     if (ctx.transport === 'http') ctx.setCookie(sessionCookie('', { maxAgeMs: 0, secure: ctx.secure }));
     return { ok: true as const };
   }),

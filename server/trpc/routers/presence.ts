@@ -1,37 +1,40 @@
 // presence.*: a device's session (a subscription that lives as long as the
-// tab's WebSocket), the agent's chosen status, and the agent's own live view.
-import { tracked } from '@trpc/server';
+// tab), its heartbeats, the agent's chosen status, the agent's own live view,
+// signing devices out, and a supervisor forcing an agent away or offline.
+import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { STATUSES } from '../../presence/aggregate';
+import { deviceSession } from '../../presence/session';
+import { forceStatus, signOutDevice } from '../../presence/actions';
 import { watchSelf } from '../../roster/service';
-import { agentProcedure, router } from '../init';
+import { agentProcedure, router, supervisorProcedure } from '../init';
 
 const clientId = z.string().trim().min(8).max(100).regex(/^[\w-]+$/, 'letters, digits, - and _ only');
+const never = new AbortController().signal;
 
 export const presenceRouter = router({
   session: agentProcedure
     .input(z.object({ deviceId: clientId, sessionId: clientId }))
-    .subscription(async function* ({ ctx, input, signal }) {
-      const { engine, env } = ctx.services;
-      const handle = await engine.connect({
-        agentId: ctx.user.id,
+    .subscription(({ ctx, input, signal }) =>
+      deviceSession(ctx.services, {
+        user: ctx.user,
         deviceId: input.deviceId,
         clientSessionId: input.sessionId,
         userAgent: ctx.userAgent,
-      });
-      try {
-        yield {
-          type: 'attached' as const,
-          sessionId: handle.sessionId,
-          heartbeatIntervalMs: env.HEARTBEAT_INTERVAL_MS,
-          idleAfterMs: env.IDLE_AFTER_MS,
-        };
-        if (signal && !signal.aborted) {
-          await new Promise((resolve) => signal.addEventListener('abort', resolve, { once: true }));
-        }
-      } finally {
-        engine.disconnect(handle);
+        authSessionId: ctx.authSessionId,
+        socket: ctx.socket,
+        signal: signal ?? never,
+      }),
+    ),
+
+  heartbeat: agentProcedure
+    .input(z.object({ sessionId: z.string().uuid(), activity: z.enum(['active', 'idle']).optional() }))
+    .mutation(async ({ ctx, input }) => {
+      if (ctx.transport !== 'ws') {
+        throw new TRPCError({ code: 'BAD_REQUEST', message: 'presence.heartbeat is sent over the WebSocket of its session' });
       }
+      await ctx.services.engine.heartbeat({ agentId: ctx.user.id, ...input });
+      return null;
     }),
 
   setStatus: agentProcedure
@@ -39,7 +42,22 @@ export const presenceRouter = router({
     .mutation(({ ctx, input }) => ctx.services.engine.setStatus({ agentId: ctx.user.id, status: input.status })),
 
   watchSelf: agentProcedure.subscription(async function* ({ ctx, signal }) {
-    const views = watchSelf(ctx.services, { agentId: ctx.user.id, signal: signal ?? new AbortController().signal });
-    for await (const view of views) yield tracked(String(view.eventId), view);
+    for await (const view of watchSelf(ctx.services, { agentId: ctx.user.id, signal: signal ?? never })) {
+      yield tracked(String(view.eventId), view);
+    }
   }),
+
+  signOutDevice: agentProcedure
+    .input(z.object({ sessionId: z.string().uuid() }))
+    .mutation(({ ctx, input }) => signOutDevice(ctx.services, { user: ctx.user, sessionId: input.sessionId })),
+
+  force: supervisorProcedure
+    .input(
+      z.object({
+        agentId: z.string().uuid(),
+        status: z.enum(['away', 'offline']),
+        note: z.string().trim().max(500).optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) => forceStatus(ctx.services, { user: ctx.user, ...input })),
 });

@@ -1,0 +1,94 @@
+'use client';
+// This tab as a device session: subscribes to presence.session, sends
+// heartbeats at the interval the server announced, and reports activity from
+// real input — keyboard, pointer, focus, and the page becoming visible. No
+// input for the idle threshold reports `idle`; the first input after that
+// reports `active` at once, not at the next heartbeat.
+import { deviceId, tabSessionId, trpc } from './trpc';
+
+export type EndedNotice = { reason: 'closed' | 'timeout' | 'node_lost' | 'forced' | 'signed_out'; note?: string };
+export type DeviceSessionState = { sessionId?: string; activity: 'active' | 'idle'; ended?: EndedNotice };
+
+const INPUT_EVENTS = ['keydown', 'pointerdown', 'pointermove', 'wheel', 'touchstart', 'focus'] as const;
+
+export function startDeviceSession(onState: (state: DeviceSessionState) => void): () => void {
+  const client = trpc();
+  let sessionId: string | undefined;
+  let heartbeatMs = 15_000;
+  let idleAfterMs = 300_000;
+  let activity: 'active' | 'idle' = 'active';
+  let lastInput = Date.now();
+  let heartbeatTimer: ReturnType<typeof setInterval> | undefined;
+  let subscription: { unsubscribe: () => void } | undefined;
+  let stopped = false;
+
+  const emit = (extra: Partial<DeviceSessionState> = {}) => onState({ sessionId, activity, ...extra });
+
+  const beat = () => {
+    if (!sessionId || stopped) return;
+    client.presence.heartbeat.mutate({ sessionId, activity }).catch((error: { data?: { code?: string } }) => {
+      // The session ended without our hearing of it: attach again.
+      if (error?.data?.code === 'NOT_FOUND') resubscribe();
+    });
+  };
+
+  const onInput = () => {
+    lastInput = Date.now();
+    if (activity === 'idle') {
+      activity = 'active';
+      emit();
+      beat();
+    }
+  };
+  const onVisibility = () => document.visibilityState === 'visible' && onInput();
+  const idleCheck = setInterval(() => {
+    if (activity === 'active' && Date.now() - lastInput >= idleAfterMs) {
+      activity = 'idle';
+      emit();
+      beat();
+    }
+  }, 1_000);
+
+  const subscribe = () => {
+    subscription = client.presence.session.subscribe(
+      { deviceId: deviceId(), sessionId: tabSessionId() },
+      {
+        onData: (event) => {
+          if (event.type === 'attached') {
+            sessionId = event.sessionId;
+            heartbeatMs = event.heartbeatIntervalMs;
+            idleAfterMs = event.idleAfterMs;
+            clearInterval(heartbeatTimer);
+            heartbeatTimer = setInterval(beat, heartbeatMs);
+            emit();
+            beat(); // report the current activity right away
+            return;
+          }
+          sessionId = undefined;
+          clearInterval(heartbeatTimer);
+          if (event.reason === 'signed_out') window.location.assign('/login');
+          else if (event.reason === 'forced') emit({ ended: event });
+          else resubscribe();
+        },
+      },
+    );
+  };
+  const resubscribe = () => {
+    if (stopped) return;
+    subscription?.unsubscribe();
+    subscribe();
+  };
+
+  for (const name of INPUT_EVENTS) window.addEventListener(name, onInput, { passive: true });
+  document.addEventListener('visibilitychange', onVisibility);
+  subscribe();
+
+  return () => {
+    stopped = true;
+    clearInterval(idleCheck);
+    clearInterval(heartbeatTimer);
+    for (const name of INPUT_EVENTS) window.removeEventListener(name, onInput);
+    document.removeEventListener('visibilitychange', onVisibility);
+    subscription?.unsubscribe();
+  };
+}

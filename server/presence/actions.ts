@@ -1,0 +1,37 @@
+// Presence actions that check who may do them before asking the engine:
+// an agent signing out one of their own devices, a supervisor forcing status.
+import { eq } from 'drizzle-orm';
+import { maySupervise, type SessionUser } from '../../db/queries/people';
+import { deviceSessions } from '../../db/schema';
+import { signOut } from '../auth/service';
+import type { Services } from '../services';
+import { NotAnAgentError, type ChangeResult } from './store';
+
+export class NotAllowedError extends Error {
+  override name = 'NotAllowedError';
+}
+
+/** Signs out the browser that holds one of the agent's device sessions. */
+export async function signOutDevice(
+  services: Pick<Services, 'db' | 'engine'>,
+  params: { user: SessionUser; sessionId: string },
+): Promise<{ ok: true }> {
+  const [session] = await services.db
+    .select({ agentId: deviceSessions.agentId, authSessionId: deviceSessions.authSessionId })
+    .from(deviceSessions)
+    .where(eq(deviceSessions.id, params.sessionId));
+  if (!session || session.agentId !== params.user.id) throw new NotAllowedError('That device session is not yours');
+  if (session.authSessionId) await signOut(services, { user: params.user, authSessionId: session.authSessionId });
+  return { ok: true };
+}
+
+export async function forceStatus(
+  services: Pick<Services, 'db' | 'engine'>,
+  params: { user: SessionUser; agentId: string; status: 'away' | 'offline'; note?: string },
+): Promise<ChangeResult> {
+  if (!(await maySupervise(services.db, { user: params.user, agentId: params.agentId }))) {
+    // Not distinguishing "no such agent" from "not yours" tells nothing about other teams.
+    throw new NotAnAgentError(params.agentId);
+  }
+  return services.engine.force({ agentId: params.agentId, status: params.status, actorId: params.user.id, note: params.note });
+}
