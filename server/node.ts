@@ -38,6 +38,8 @@ export type NodeOptions = {
   log: Logger;
   /** Serve the Next.js pages (off for API-only integration tests). */
   pages?: { dev: boolean; dir: string } | false;
+  /** Benchmark baselines only: see PresenceEngine's heartbeatSink. */
+  heartbeatSink?: (sessionId: string, at: Date) => Promise<void>;
 };
 
 export type RunningNode = {
@@ -124,7 +126,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     const nodeId = randomUUID();
     const nodeName = env.NODE_NAME ?? `${hostname()}:${env.PORT}`;
-    const engine = new PresenceEngine({ db, nodeId, nodeName, timing: env, log });
+    const engine = new PresenceEngine({ db, nodeId, nodeName, timing: env, log, heartbeatSink: options.heartbeatSink });
     const hub = new Hub({ sql, db, log });
     await hub.start();
     cleanups.push(() => hub.stop());

@@ -58,7 +58,18 @@ export class PresenceEngine {
   readonly stats = { heartbeats: 0, flushes: 0, flushedRows: 0 };
 
   constructor(
-    private readonly deps: { db: Db; nodeId: string; nodeName: string; timing: Timing; log: Logger },
+    private readonly deps: {
+      db: Db;
+      nodeId: string;
+      nodeName: string;
+      timing: Timing;
+      log: Logger;
+      /**
+       * For benchmark baselines only: write each heartbeat through this instead
+       * of batching it (one UPSERT per heartbeat, or a Redis ZADD).
+       */
+      heartbeatSink?: (sessionId: string, at: Date) => Promise<void>;
+    },
   ) {}
 
   get nodeId(): string {
@@ -114,7 +125,8 @@ export class PresenceEngine {
     const session = this.live.get(params.sessionId);
     if (!session || session.agentId !== params.agentId) throw new SessionNotLiveError(params.sessionId);
     this.stats.heartbeats += 1;
-    this.pendingSeen.set(params.sessionId, new Date());
+    if (this.deps.heartbeatSink) await this.deps.heartbeatSink(params.sessionId, new Date());
+    else this.pendingSeen.set(params.sessionId, new Date());
     if (params.activity && params.activity !== session.activity) {
       session.activity = params.activity;
       await setSessionActivity(this.deps.db, { agentId: session.agentId, sessionId: session.sessionId, activity: params.activity });
