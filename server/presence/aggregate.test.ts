@@ -8,6 +8,8 @@ describe('aggregate: the agent status rule', () => {
     ['is offline with no live device even when available was chosen', 'available', 'manual', [], { status: 'offline', reason: 'disconnected' }],
     ['is offline with no live device when busy was chosen', 'busy', 'manual', [], { status: 'offline', reason: 'disconnected' }],
     ['is offline with no live device when a supervisor forced away', 'away', 'forced', [], { status: 'offline', reason: 'disconnected' }],
+    ['keeps a forced offline as the reason once the devices are gone', 'offline', 'forced', [], { status: 'offline', reason: 'forced' }],
+    ['keeps a chosen offline as the reason with no device', 'offline', 'manual', [], { status: 'offline', reason: 'manual' }],
     ['is available with one active device', 'available', 'manual', ['active'], { status: 'available', reason: 'manual' }],
     ['stays available while one device of several is active', 'available', 'manual', ['idle', 'active', 'idle'], { status: 'available', reason: 'manual' }],
     ['turns away (idle) when every device is idle', 'available', 'manual', ['idle', 'idle'], { status: 'away', reason: 'idle' }],
@@ -21,5 +23,67 @@ describe('aggregate: the agent status rule', () => {
 
   it.each(table)('%s', (_name, manualStatus, manualReason, activities, expected) => {
     expect(aggregate({ manualStatus, manualReason, sessions: sessions(...activities) })).toEqual(expected);
+  });
+});
+
+describe('aggregate: laws (property tests)', () => {
+  // fast-check is imported here only, to keep the table above dependency-free.
+  const arbitraries = async () => {
+    const fc = (await import('fast-check')).default;
+    const activity = fc.constantFrom<Activity>('active', 'idle');
+    const input = fc.record({
+      manualStatus: fc.constantFrom<Status>('available', 'busy', 'away', 'offline'),
+      manualReason: fc.constantFrom<ManualReason>('manual', 'forced', 'missed_offers'),
+      sessions: fc.array(activity.map((a) => ({ activity: a })), { maxLength: 8 }),
+    });
+    return { fc, activity, input };
+  };
+
+  it('never lowers an available agent when an idle device is added', async () => {
+    const { fc, input } = await arbitraries();
+    fc.assert(
+      fc.property(input, (i) => {
+        fc.pre(aggregate(i).status === 'available');
+        expect(aggregate({ ...i, sessions: [...i.sessions, { activity: 'idle' }] }).status).toBe('available');
+      }),
+    );
+  });
+
+  it('always gives offline when the last live device goes', async () => {
+    const { fc, input } = await arbitraries();
+    fc.assert(
+      fc.property(input, (i) => {
+        expect(aggregate({ ...i, sessions: [] }).status).toBe('offline');
+      }),
+    );
+  });
+
+  it('shows offline exactly when there is no live device or offline was chosen', async () => {
+    const { fc, input } = await arbitraries();
+    fc.assert(
+      fc.property(input, (i) => {
+        const offline = aggregate(i).status === 'offline';
+        expect(offline).toBe(i.sessions.length === 0 || i.manualStatus === 'offline');
+      }),
+    );
+  });
+
+  it('makes an agent who chose available and has an active device available', async () => {
+    const { fc, input } = await arbitraries();
+    fc.assert(
+      fc.property(input, (i) => {
+        const result = aggregate({ ...i, manualStatus: 'available', sessions: [...i.sessions, { activity: 'active' }] });
+        expect(result.status).toBe('available');
+      }),
+    );
+  });
+
+  it('does not depend on the order of the devices', async () => {
+    const { fc, input } = await arbitraries();
+    fc.assert(
+      fc.property(input, (i) => {
+        expect(aggregate({ ...i, sessions: [...i.sessions].reverse() })).toEqual(aggregate(i));
+      }),
+    );
   });
 });

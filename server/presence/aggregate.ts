@@ -22,8 +22,11 @@ export type AggregateInput = {
 export type AggregateResult = { status: Status; reason: Reason };
 
 export function aggregate({ manualStatus, manualReason, sessions }: AggregateInput): AggregateResult {
-  // 1. No live session: offline, whatever was chosen.
-  if (sessions.length === 0) return { status: 'offline', reason: 'disconnected' };
+  // 1. No live session: offline, whatever was chosen. The reason is the
+  //    choice when offline itself was chosen or imposed, else the devices.
+  if (sessions.length === 0) {
+    return { status: 'offline', reason: manualStatus === 'offline' ? manualReason : 'disconnected' };
+  }
   // 2. A chosen offline, away or busy is shown as chosen.
   if (manualStatus !== 'available') return { status: manualStatus, reason: manualReason };
   // 3. Available, but nobody at any device: away, automatically.

@@ -1,7 +1,9 @@
 // Real clients for tests: sign in over HTTP for a session cookie, then open a
 // tRPC WebSocket carrying it, as a browser tab would.
 import { createTRPCClient, createWSClient, httpLink, wsLink, type TRPCClient } from '@trpc/client';
+import { randomUUID } from 'node:crypto';
 import WebSocket from 'ws';
+import type { SessionEvent } from '../presence/session';
 import type { AppRouter } from '../trpc/router';
 
 export async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
@@ -50,4 +52,39 @@ export function httpClient(baseUrl: string, cookie?: string): TRPCClient<AppRout
 export function collect<T>(): { items: T[]; push: (item: T) => void } {
   const items: T[] = [];
   return { items, push: (item) => items.push(item) };
+}
+
+export type Device = SocketClient & {
+  sessionId: string;
+  events: SessionEvent[];
+  heartbeat: (activity?: 'active' | 'idle') => Promise<null>;
+};
+
+/** A device as a tab is one: a signed-in socket with an attached presence session. */
+export async function openDevice(
+  baseUrl: string,
+  cookie: string,
+  ids: { deviceId?: string; sessionId?: string } = {},
+): Promise<Device> {
+  const socket = socketClient(baseUrl, cookie, 'Mozilla/5.0 (X11; Linux x86_64) Chrome/156.0 Safari/537.36');
+  const events: SessionEvent[] = [];
+  const attached = new Promise<string>((resolve, reject) => {
+    socket.trpc.presence.session.subscribe(
+      { deviceId: ids.deviceId ?? `device-${randomUUID()}`, sessionId: ids.sessionId ?? `tab-${randomUUID()}` },
+      {
+        onData: (event) => {
+          events.push(event);
+          if (event.type === 'attached') resolve(event.sessionId);
+        },
+        onError: reject,
+      },
+    );
+  });
+  const sessionId = await attached;
+  return {
+    ...socket,
+    sessionId,
+    events,
+    heartbeat: (activity) => socket.trpc.presence.heartbeat.mutate({ sessionId, activity }),
+  };
 }
