@@ -1,27 +1,53 @@
-// Playwright fixtures: a real Switchboard node per worker (demo workspace,
-// embedded Postgres in a fresh directory, a short disconnect grace), and
-// `signIn`, which opens a fresh browser context and signs in through /login.
+// Playwright fixtures: per worker, a real PostgreSQL (embedded, in a fresh
+// directory) and a real Switchboard node on it (demo workspace, short
+// disconnect grace; `nodeEnv` adds settings); `sql` lets a test read the
+// database; `signIn` opens a fresh browser context and signs in through /login.
 import { rmSync } from 'node:fs';
 import { test as base, expect, type Page } from '@playwright/test';
+import postgres from 'postgres';
+import { ensureDatabase, startEmbeddedPostgres } from '../db/embedded';
 import { spawnNode, tempDataDir, type NodeProcess } from '../server/testing/spawn-node';
 
 export const DISCONNECT_GRACE_MS = 1_500;
 
-type WorkerFixtures = { node: NodeProcess };
+type WorkerFixtures = { nodeEnv: Record<string, string>; databaseUrl: string; node: NodeProcess; sql: postgres.Sql };
 type TestFixtures = { signIn: (email: string) => Promise<Page> };
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
-  node: [
+  nodeEnv: [{}, { option: true, scope: 'worker' }],
+
+  databaseUrl: [
     // eslint-disable-next-line no-empty-pattern -- Playwright requires the destructuring form
     async ({}, use) => {
       const dataDir = tempDataDir('e2e');
+      const pg = await startEmbeddedPostgres({ dataDir });
+      await ensureDatabase(pg.url('postgres'), 'switchboard');
+      await use(pg.url('switchboard'));
+      await pg.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    { scope: 'worker' },
+  ],
+
+  node: [
+    async ({ databaseUrl, nodeEnv }, use) => {
       const node = await spawnNode({
-        DATA_DIR: dataDir,
+        DATABASE_URL: databaseUrl,
         DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
+        ...nodeEnv,
       });
       await use(node);
       expect(await node.stop('SIGTERM')).toBe(0);
-      rmSync(dataDir, { recursive: true, force: true });
+    },
+    { scope: 'worker' },
+  ],
+
+  sql: [
+    async ({ databaseUrl, node }, use) => {
+      void node; // the node migrates and seeds before tests read
+      const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
+      await use(sql);
+      await sql.end({ timeout: 5 });
     },
     { scope: 'worker' },
   ],

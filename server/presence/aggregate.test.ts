@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { aggregate, type Activity, type AggregateResult, type ManualReason, type Status } from './aggregate';
 
@@ -27,20 +28,18 @@ describe('aggregate: the agent status rule', () => {
 });
 
 describe('aggregate: laws (property tests)', () => {
-  // fast-check is imported here only, to keep the table above dependency-free.
-  const arbitraries = async () => {
-    const fc = (await import('fast-check')).default;
+  const arbitraries = () => {
     const activity = fc.constantFrom<Activity>('active', 'idle');
     const input = fc.record({
       manualStatus: fc.constantFrom<Status>('available', 'busy', 'away', 'offline'),
       manualReason: fc.constantFrom<ManualReason>('manual', 'forced', 'missed_offers'),
       sessions: fc.array(activity.map((a) => ({ activity: a })), { maxLength: 8 }),
     });
-    return { fc, activity, input };
+    return { activity, input };
   };
 
   it('never lowers an available agent when an idle device is added', async () => {
-    const { fc, input } = await arbitraries();
+    const { input } = arbitraries();
     fc.assert(
       fc.property(input, (i) => {
         fc.pre(aggregate(i).status === 'available');
@@ -50,7 +49,7 @@ describe('aggregate: laws (property tests)', () => {
   });
 
   it('always gives offline when the last live device goes', async () => {
-    const { fc, input } = await arbitraries();
+    const { input } = arbitraries();
     fc.assert(
       fc.property(input, (i) => {
         expect(aggregate({ ...i, sessions: [] }).status).toBe('offline');
@@ -59,7 +58,7 @@ describe('aggregate: laws (property tests)', () => {
   });
 
   it('shows offline exactly when there is no live device or offline was chosen', async () => {
-    const { fc, input } = await arbitraries();
+    const { input } = arbitraries();
     fc.assert(
       fc.property(input, (i) => {
         const offline = aggregate(i).status === 'offline';
@@ -69,7 +68,7 @@ describe('aggregate: laws (property tests)', () => {
   });
 
   it('makes an agent who chose available and has an active device available', async () => {
-    const { fc, input } = await arbitraries();
+    const { input } = arbitraries();
     fc.assert(
       fc.property(input, (i) => {
         const result = aggregate({ ...i, manualStatus: 'available', sessions: [...i.sessions, { activity: 'active' }] });
@@ -79,7 +78,7 @@ describe('aggregate: laws (property tests)', () => {
   });
 
   it('does not depend on the order of the devices', async () => {
-    const { fc, input } = await arbitraries();
+    const { input } = arbitraries();
     fc.assert(
       fc.property(input, (i) => {
         expect(aggregate({ ...i, sessions: [...i.sessions].reverse() })).toEqual(aggregate(i));
