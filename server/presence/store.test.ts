@@ -121,3 +121,14 @@ describe('dead nodes', () => {
     expect(row?.end_reason).toBe('node_lost');
   });
 });
+
+describe('node restarts', () => {
+  it('marks the earlier incarnation of a node stopped when it registers again under the same name', async () => {
+    const first = randomUUID();
+    const second = randomUUID();
+    await registerNode(t.db, { id: first, name: 'restarting-node', pid: 1 });
+    await registerNode(t.db, { id: second, name: 'restarting-node', pid: 2 });
+    const rows = await t.sql`select id, stopped_at is not null as stopped from nodes where name = 'restarting-node'`;
+    expect(Object.fromEntries(rows.map((r) => [r.id, r.stopped]))).toEqual({ [first]: true, [second]: false });
+  });
+});
