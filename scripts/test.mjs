@@ -1,6 +1,7 @@
 // `npm test`: makes the checkout ready (install, build), then runs every check
 // in order — typecheck, lint, unit and integration tests (vitest), end-to-end
-// tests (Playwright) — and closes with one line: "N passed, N failed".
+// tests (Playwright), the benchmarks in smoke mode — and closes with one line:
+// "N passed, N failed".
 // Uses only Node's own modules: it runs before dependencies are installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -53,6 +54,11 @@ if (playwright) {
   failed += playwright.stats.unexpected;
 }
 if (!playwrightOk && !playwright?.stats.unexpected) failed += 1;
+
+// Benchmarks run here only in smoke mode (small and short): they show the
+// benchmark still works; the figures that count come from `npm run bench`.
+if (step('benchmarks, smoke mode', 'npm', ['run', '--silent', 'bench', '--', '--smoke'])) passed += 1;
+else failed += 1;
 
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);

@@ -90,6 +90,14 @@ export async function rosterDeltasAfter(
   return rows.map(({ eventId, ...row }) => ({ eventId: Number(eventId), row: toRow(row) }));
 }
 
+/** The span of the retained event log: ids after `oldest - 1` can all be replayed. */
+export async function eventLogSpan(db: DbOrTx): Promise<{ oldest: number; latest: number }> {
+  const [row] = await db.execute<{ oldest: string; latest: string }>(
+    sql`select coalesce(min(id), 1) as oldest, coalesce(max(id), 0) as latest from presence_events`,
+  );
+  return { oldest: Number(row?.oldest ?? 1), latest: Number(row?.latest ?? 0) };
+}
+
 export async function latestEventId(db: DbOrTx): Promise<number> {
   const [row] = await db.execute<{ id: string }>(sql`select coalesce(max(id), 0) as id from presence_events`);
   return Number(row?.id ?? 0);

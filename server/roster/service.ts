@@ -1,9 +1,19 @@
 // Live views of presence: the supervisor's roster and an agent's own status
 // with its devices. Both subscribe to the hub *before* reading the snapshot,
 // then yield only deltas newer than the snapshot, so nothing falls between.
+// A roster subscriber that resumes with `lastEventId` gets every later change
+// of an agent it may see, once and in order, read from the event log — or a
+// fresh snapshot when it is further behind than RESUME_LIMIT events.
 import type { Db } from '../../db/client';
 import { visibleTeamIds, type SessionUser } from '../../db/queries/people';
-import { agentDevices, rosterSnapshot, type DeviceRow, type RosterRow } from '../../db/queries/roster';
+import {
+  agentDevices,
+  eventLogSpan,
+  rosterDeltasAfter,
+  rosterSnapshot,
+  type DeviceRow,
+  type RosterRow,
+} from '../../db/queries/roster';
 import type { Hub, RosterDelta } from '../realtime/hub';
 import { Mailbox } from '../realtime/mailbox';
 
@@ -22,9 +32,18 @@ export async function listRoster(deps: { db: Db }, params: { user: SessionUser; 
   return rosterSnapshot(deps.db, { teamIds: await watchedTeams(deps.db, params.user, params.teamId) });
 }
 
+/** A resuming subscriber further behind than this gets a fresh snapshot instead of the replay. */
+export const RESUME_LIMIT = 10_000;
+const REPLAY_PAGE = 1_000;
+
+/** Whether every event after `from` is still in the log, and not too many to replay. */
+function resumable(from: number, span: { oldest: number; latest: number }): boolean {
+  return from >= span.oldest - 1 && from <= span.latest && span.latest - from <= RESUME_LIMIT;
+}
+
 export async function* watchRoster(
   deps: { db: Db; hub: Hub },
-  params: { user: SessionUser; teamId?: string; signal: AbortSignal },
+  params: { user: SessionUser; teamId?: string; lastEventId?: number; signal: AbortSignal },
 ): AsyncGenerator<RosterEvent> {
   const teamIds = await watchedTeams(deps.db, params.user, params.teamId);
   const visible = (row: RosterRow) => !teamIds || row.teamIds.some((id) => teamIds.includes(id));
@@ -34,10 +53,27 @@ export async function* watchRoster(
     if (visible(delta.row)) mailbox.push(delta);
   });
   try {
-    const snapshot = await rosterSnapshot(deps.db, { teamIds });
-    yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows };
+    // Everything up to `cursor` has been sent (or was not the subscriber's to see).
+    let cursor: number;
+    const resumeFrom = params.lastEventId;
+    if (resumeFrom !== undefined && resumable(resumeFrom, await eventLogSpan(deps.db))) {
+      cursor = resumeFrom;
+      for (;;) {
+        const page = await rosterDeltasAfter(deps.db, { afterId: cursor, limit: REPLAY_PAGE });
+        for (const delta of page) {
+          cursor = delta.eventId;
+          if (visible(delta.row)) yield { type: 'agent', eventId: delta.eventId, row: delta.row };
+        }
+        if (page.length < REPLAY_PAGE) break;
+      }
+    } else {
+      const snapshot = await rosterSnapshot(deps.db, { teamIds });
+      cursor = snapshot.lastEventId;
+      yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows };
+    }
     for await (const delta of mailbox) {
-      if (delta.eventId <= snapshot.lastEventId) continue;
+      if (delta.eventId <= cursor) continue;
+      cursor = delta.eventId;
       yield { type: 'agent', eventId: delta.eventId, row: delta.row };
     }
   } finally {

@@ -13,11 +13,20 @@ export const rosterRouter = router({
     .query(({ ctx, input }) => listRoster(ctx.services, { user: ctx.user, teamId: input?.teamId })),
 
   watch: supervisorProcedure
-    .input(z.object({ teamId: z.string().uuid().optional(), lastEventId: z.string().max(40).nullish() }).optional())
+    .input(
+      z
+        .object({
+          teamId: z.string().uuid().optional(),
+          // Sent by the tRPC client itself on reconnect: the id of the last event it received.
+          lastEventId: z.string().regex(/^\d{1,15}$/, 'an event id (digits)').nullish(),
+        })
+        .optional(),
+    )
     .subscription(async function* ({ ctx, input, signal }) {
       const events = watchRoster(ctx.services, {
         user: ctx.user,
         teamId: input?.teamId,
+        lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
         signal: signal ?? new AbortController().signal,
       });
       for await (const event of events) yield tracked(String(event.eventId), event);

@@ -1,0 +1,107 @@
+// Integration: the roster subscription resumes exactly — a subscriber cut off in
+// the middle of a burst of changes and resuming from its last id sees every
+// change once, in order, equal to the event log; and sees no other team.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadEnv } from '../env';
+import { createLogger } from '../log';
+import { startNode, type RunningNode } from '../node';
+import { changeAgent } from '../presence/store';
+import { signIn, socketClient } from '../testing/clients';
+import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
+
+let t: TestDatabase;
+let node: RunningNode;
+let red: Awaited<ReturnType<typeof seedTeam>>;
+let blue: Awaited<ReturnType<typeof seedTeam>>;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  red = await seedTeam(t.db, { team: 'Red', agents: 5 });
+  blue = await seedTeam(t.db, { team: 'Blue', agents: 3 });
+  node = await startNode({
+    env: loadEnv({ DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1', SEED: 'none' }),
+    log: createLogger({}, true),
+    pages: false,
+  });
+});
+afterAll(async () => {
+  await node?.stop();
+  await t?.drop();
+});
+
+type Seen = { id: number; type: string; agentId?: string; version?: number };
+const STATUSES = ['busy', 'away', 'available', 'offline'] as const;
+
+/** Flips the chosen status of every given agent `rounds` times, concurrently per agent. */
+async function burst(agentIds: string[], rounds: number, from = 0) {
+  await Promise.all(
+    agentIds.map(async (agentId) => {
+      for (let i = from; i < from + rounds; i++) {
+        await changeAgent(node.services.db, { agentId, manual: { status: STATUSES[i % 4]!, reason: 'manual' } });
+      }
+    }),
+  );
+}
+
+function watch(cookie: string, input: { lastEventId?: string } = {}) {
+  const client = socketClient(node.url, cookie);
+  const seen: Seen[] = [];
+  const sub = client.trpc.roster.watch.subscribe(input, {
+    onData: ({ id, data }) =>
+      seen.push({ id: Number(id), type: data.type, ...(data.type === 'agent' ? { agentId: data.row.agentId, version: data.row.version } : {}) }),
+  });
+  return { seen, stop: async () => { sub.unsubscribe(); await client.close(); } };
+}
+
+describe('roster.watch', () => {
+  it('resumes from the last id it saw with every later change once, in order, equal to the log', async () => {
+    const cookie = await signIn(node.url, red.supervisor.email, TEST_PASSWORD);
+    const agentIds = red.agents.map((a) => a.id);
+    const first = watch(cookie);
+    await expect.poll(() => first.seen.length).toBe(1); // the snapshot
+    const [{ start }] = (await t.sql`select coalesce(max(id), 0)::int as start from presence_events`) as unknown as [{ start: number }];
+
+    // Cut the first subscriber off in the middle of the burst.
+    const running = burst(agentIds, 40);
+    await expect.poll(() => first.seen.length, { timeout: 10_000 }).toBeGreaterThan(30);
+    await first.stop();
+    const lastSeen = first.seen.at(-1)!.id;
+    await running;
+    await burst(agentIds, 10, 40); // more changes while nobody listens
+
+    const second = watch(cookie, { lastEventId: String(lastSeen) });
+    const [{ end }] = (await t.sql`select max(id)::int as end from presence_events`) as unknown as [{ end: number }];
+    await expect.poll(() => second.seen.at(-1)?.id, { timeout: 10_000 }).toBe(end);
+    await second.stop();
+
+    const log = await t.sql`select id::int, agent_id, version from presence_events where id > ${start} order by id`;
+    const received = [...first.seen.slice(1), ...second.seen];
+    expect(received.every((e) => e.type === 'agent')).toBe(true);
+    expect(received.map((e) => [e.id, e.agentId, e.version])).toEqual(log.map((e) => [e.id, e.agent_id, e.version]));
+  });
+
+  it('sends a supervisor no event about another team’s agent', async () => {
+    const cookie = await signIn(node.url, blue.supervisor.email, TEST_PASSWORD);
+    const watcher = watch(cookie);
+    await expect.poll(() => watcher.seen.length).toBe(1);
+    await burst(red.agents.map((a) => a.id), 3);
+    await burst([blue.agents[0]!.id], 2);
+    await expect.poll(() => watcher.seen.length).toBe(3);
+    const blueIds = new Set(blue.agents.map((a) => a.id));
+    expect(watcher.seen.slice(1).every((e) => blueIds.has(e.agentId!))).toBe(true);
+    await watcher.stop();
+  });
+
+  it('answers a resume from before the retained log, or from an unknown id, with a fresh snapshot', async () => {
+    const cookie = await signIn(node.url, red.supervisor.email, TEST_PASSWORD);
+    const [{ latest }] = (await t.sql`select max(id)::int as latest from presence_events`) as unknown as [{ latest: number }];
+    const unknown = watch(cookie, { lastEventId: String(latest + 1000) });
+    await expect.poll(() => unknown.seen[0]?.type).toBe('snapshot');
+    await unknown.stop();
+    // Retention removes the oldest events (as a retention job would); a resume from before them cannot replay.
+    await t.sql`delete from presence_events where id <= 20`;
+    const watcher = watch(cookie, { lastEventId: '5' });
+    await expect.poll(() => watcher.seen[0]?.type).toBe('snapshot');
+    await watcher.stop();
+  });
+});
