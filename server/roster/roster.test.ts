@@ -80,6 +80,40 @@ describe('roster.watch', () => {
     expect(received.map((e) => [e.id, e.agentId, e.version])).toEqual(log.map((e) => [e.id, e.agent_id, e.version]));
   });
 
+  it('ends equal to the database after its node’s LISTEN connection is killed during changes', async () => {
+    const cookie = await signIn(node.url, red.supervisor.email, TEST_PASSWORD);
+    const client = socketClient(node.url, cookie);
+    const rows = new Map<string, { status: string; version: number }>();
+    const sub = client.trpc.roster.watch.subscribe(
+      {},
+      {
+        onData: ({ data }) => {
+          if (data.type === 'snapshot') for (const r of data.rows) rows.set(r.agentId, r);
+          else rows.set(data.row.agentId, data.row);
+        },
+      },
+    );
+    await expect.poll(() => rows.size).toBe(red.agents.length);
+    const agentIds = red.agents.map((a) => a.id);
+    const running = burst(agentIds, 30, 1);
+    const killed = await t.sql`select pg_terminate_backend(pid) as ok from pg_stat_activity
+                                where datname = current_database() and query ilike 'listen%'`;
+    expect(killed.length).toBeGreaterThan(0);
+    await running;
+    await burst(agentIds, 3, 31); // changes after the connection is back
+    const truth = async () =>
+      Object.fromEntries(
+        (await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`).map((r) => [
+          r.agent_id,
+          `${r.status}@${r.version}`,
+        ]),
+      );
+    const shown = () => Object.fromEntries(agentIds.map((id) => [id, `${rows.get(id)?.status}@${rows.get(id)?.version}`]));
+    await expect.poll(shown, { timeout: 10_000 }).toEqual(await truth());
+    sub.unsubscribe();
+    await client.close();
+  });
+
   it('sends a supervisor no event about another team’s agent', async () => {
     const cookie = await signIn(node.url, blue.supervisor.email, TEST_PASSWORD);
     const watcher = watch(cookie);
