@@ -19,7 +19,9 @@ export async function startPresenceSweep(deps: {
 }): Promise<{ stop: () => Promise<void> }> {
   const { boss, db, timing, log } = deps;
   await boss.createQueue(PRESENCE_SWEEP_QUEUE, { policy: 'exclusive', retentionSeconds: 3600, deleteAfterSeconds: 600 });
-  const workerId = await boss.work(PRESENCE_SWEEP_QUEUE, { pollingIntervalSeconds: 0.5 }, async () => {
+  // The node whose offer is taken wakes its own worker at once (notifyWorker);
+  // polling is only the backstop, so it need not be frequent.
+  const workerId = await boss.work(PRESENCE_SWEEP_QUEUE, { pollingIntervalSeconds: 2 }, async () => {
     const result = await sweepPresence(db, timing);
     if (result.timedOut || result.nodeLost) log.info('presence sweep ended sessions', result);
   });

@@ -26,7 +26,7 @@ export async function* deviceSession(
   },
 ): AsyncGenerator<SessionEvent> {
   const { engine, env } = services;
-  const ended = new Mailbox<EndedNotice>(params.signal, 1);
+  const ended = new Mailbox<EndedNotice>(params.signal, { limit: 1 });
   const handle = await engine.connect({
     agentId: params.user.id,
     deviceId: params.deviceId,

@@ -32,6 +32,19 @@ export async function listRoster(deps: { db: Db }, params: { user: SessionUser; 
   return rosterSnapshot(deps.db, { teamIds: await watchedTeams(deps.db, params.user, params.teamId) });
 }
 
+/** A subscriber whose socket holds more than this unsent is not given more until it drains. */
+export const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
+
+/**
+ * Waits while the subscriber's socket is backed up, so a slow reader's changes
+ * wait (and coalesce) in its mailbox instead of piling up in the socket buffer.
+ */
+async function drained(socket: { bufferedAmount: number } | undefined, signal: AbortSignal): Promise<void> {
+  while (socket && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES && !signal.aborted) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
 /** A resuming subscriber further behind than this gets a fresh snapshot instead of the replay. */
 export const RESUME_LIMIT = 10_000;
 const REPLAY_PAGE = 1_000;
@@ -43,12 +56,19 @@ function resumable(from: number, span: { oldest: number; latest: number }): bool
 
 export async function* watchRoster(
   deps: { db: Db; hub: Hub },
-  params: { user: SessionUser; teamId?: string; lastEventId?: number; signal: AbortSignal },
+  params: {
+    user: SessionUser;
+    teamId?: string;
+    lastEventId?: number;
+    socket?: { bufferedAmount: number };
+    signal: AbortSignal;
+  },
 ): AsyncGenerator<RosterEvent> {
   const teamIds = await watchedTeams(deps.db, params.user, params.teamId);
   const visible = (row: RosterRow) => !teamIds || row.teamIds.some((id) => teamIds.includes(id));
 
-  const mailbox = new Mailbox<RosterDelta>(params.signal);
+  // A slow reader's pending changes coalesce to the latest row per agent.
+  const mailbox = new Mailbox<RosterDelta>(params.signal, { coalesceBy: (delta) => delta.row.agentId });
   const unsubscribe = deps.hub.subscribe((delta) => {
     if (visible(delta.row)) mailbox.push(delta);
   });
@@ -75,6 +95,7 @@ export async function* watchRoster(
       if (delta.eventId <= cursor) continue;
       cursor = delta.eventId;
       yield { type: 'agent', eventId: delta.eventId, row: delta.row };
+      await drained(params.socket, params.signal);
     }
   } finally {
     unsubscribe();

@@ -27,6 +27,7 @@ export const rosterRouter = router({
         user: ctx.user,
         teamId: input?.teamId,
         lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
+        socket: ctx.socket,
         signal: signal ?? new AbortController().signal,
       });
       for await (const event of events) yield tracked(String(event.eventId), event);
