@@ -106,29 +106,26 @@ describe('several nodes', () => {
 });
 
 describe('vanishing without a word', () => {
-  it('a device process killed with SIGKILL goes offline within keep-alive + grace', async () => {
-    const agent = team.agents[2]!;
+  /** Sends `signal` to a device process of agent `index` and returns how its session ended. */
+  async function vanish(index: number, signal: NodeJS.Signals, label: string) {
+    const agent = team.agents[index]!;
     const { child, sessionId } = await deviceProcess(a.url, agent.email);
     expect(await presence(agent.id)).toEqual({ status: 'available', devices: 1 });
-    const killedAt = Date.now();
-    child.kill('SIGKILL');
+    const at = Date.now();
+    child.kill(signal);
     const bound = Number(TIMING.WS_PING_MS) + Number(TIMING.WS_PONG_WAIT_MS) + Number(TIMING.DISCONNECT_GRACE_MS);
-    const { reason, afterMs } = await endedWithin(sessionId, killedAt, bound + SLACK_MS);
-    console.info(`SIGKILLed device: session ended (${reason}) after ${afterMs} ms; bound keep-alive + grace = ${bound} ms`);
-    expect(reason).toBe('closed');
-    expect(await presence(agent.id)).toEqual({ status: 'offline', devices: 0 });
+    const { reason, afterMs } = await endedWithin(sessionId, at, bound + SLACK_MS);
+    console.info(`${label}: session ended (${reason}) after ${afterMs} ms; bound keep-alive + grace = ${bound} ms`);
+    child.kill('SIGKILL');
+    return { reason, status: await presence(agent.id) };
+  }
+
+  it('a device process killed with SIGKILL goes offline within keep-alive + grace', async () => {
+    expect(await vanish(2, 'SIGKILL', 'SIGKILLed device')).toEqual({ reason: 'closed', status: { status: 'offline', devices: 0 } });
   });
 
   it('a frozen device (SIGSTOP: socket open, nothing answers) is dropped by the keep-alive, then the grace', async () => {
-    const agent = team.agents[3]!;
-    const { child, sessionId } = await deviceProcess(a.url, agent.email);
-    const frozenAt = Date.now();
-    child.kill('SIGSTOP');
-    const bound = Number(TIMING.WS_PING_MS) + Number(TIMING.WS_PONG_WAIT_MS) + Number(TIMING.DISCONNECT_GRACE_MS);
-    const { reason, afterMs } = await endedWithin(sessionId, frozenAt, bound + SLACK_MS);
-    console.info(`frozen device: session ended (${reason}) after ${afterMs} ms; bound keep-alive + grace = ${bound} ms`);
-    expect(reason).toBe('closed');
-    child.kill('SIGKILL');
+    expect(await vanish(3, 'SIGSTOP', 'frozen device')).toEqual({ reason: 'closed', status: { status: 'offline', devices: 0 } });
   });
 
   it('a node killed with SIGKILL has its sessions ended by another node within the node timeout (+ one sweep)', async () => {

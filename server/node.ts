@@ -132,7 +132,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cleanups.push(() => hub.stop());
     await engine.start();
     cleanups.push(() => engine.stop());
-    const sweep = await startPresenceSweep({ boss: jobs.boss, db, timing: env, log });
+    const sweep = await startPresenceSweep({ boss: jobs.boss, sql, db, timing: env, log });
     cleanups.push(() => sweep.stop());
     const sockets = new SocketRegistry();
     hub.onControl((message) => {

@@ -28,42 +28,41 @@ function isSecure(req: IncomingMessage): boolean {
   return proto === 'https' || (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 
-export function httpContextFactory(services: Services) {
-  return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<Context> => {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
-    return {
-      services,
-      user: await userForToken(services.db, token),
-      token,
-      authSessionId: token ? hashToken(token) : undefined,
-      socket: undefined,
-      userAgent: req.headers['user-agent'],
-      transport: 'http',
-      secure: isSecure(req),
-      setCookie: (cookie) => res.appendHeader('Set-Cookie', cookie),
-    };
+/** What both transports read from the request: the sign-in cookie, its user, the client. */
+async function fromRequest(services: Services, req: IncomingMessage) {
+  const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+  return {
+    services,
+    user: await userForToken(services.db, token),
+    token,
+    authSessionId: token ? hashToken(token) : undefined,
+    userAgent: req.headers['user-agent'],
+    secure: isSecure(req),
   };
+}
+
+export function httpContextFactory(services: Services) {
+  return async ({ req, res }: { req: IncomingMessage; res: ServerResponse }): Promise<Context> => ({
+    ...(await fromRequest(services, req)),
+    socket: undefined,
+    transport: 'http',
+    setCookie: (cookie) => res.appendHeader('Set-Cookie', cookie),
+  });
 }
 
 export function wsContextFactory(services: Services) {
   return async ({ req, res }: { req: IncomingMessage; res: WebSocket }): Promise<Context> => {
-    const token = readCookie(req.headers.cookie, SESSION_COOKIE);
-    const user = await userForToken(services.db, token);
-    if (!user) {
+    const base = await fromRequest(services, req);
+    if (!base.user) {
       throw new TRPCError({
         code: 'UNAUTHORIZED',
         message: 'Sign in first: this WebSocket carries no valid session cookie',
       });
     }
     return {
-      services,
-      user,
-      token,
-      authSessionId: token ? hashToken(token) : undefined,
+      ...base,
       socket: res,
-      userAgent: req.headers['user-agent'],
       transport: 'ws',
-      secure: isSecure(req),
       setCookie: () => {
         throw new TRPCError({ code: 'BAD_REQUEST', message: 'Cookies can only be set over HTTP' });
       },
