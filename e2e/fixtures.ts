@@ -10,8 +10,15 @@ import { spawnNode, tempDataDir, type NodeProcess } from '../server/testing/spaw
 
 export const DISCONNECT_GRACE_MS = 1_500;
 
-type WorkerFixtures = { nodeEnv: Record<string, string>; databaseUrl: string; node: NodeProcess; sql: postgres.Sql };
-type TestFixtures = { signIn: (email: string) => Promise<Page> };
+type WorkerFixtures = {
+  nodeEnv: Record<string, string>;
+  databaseUrl: string;
+  node: NodeProcess;
+  /** A second node on the same database, started only for tests that ask for it. */
+  nodeB: NodeProcess;
+  sql: postgres.Sql;
+};
+type TestFixtures = { signIn: (email: string, on?: NodeProcess) => Promise<Page> };
 
 export const test = base.extend<TestFixtures, WorkerFixtures>({
   nodeEnv: [{}, { option: true, scope: 'worker' }],
@@ -33,11 +40,27 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
     async ({ databaseUrl, nodeEnv }, use) => {
       const node = await spawnNode({
         DATABASE_URL: databaseUrl,
+        NODE_NAME: 'node-a',
         DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
         ...nodeEnv,
       });
       await use(node);
       expect(await node.stop('SIGTERM')).toBe(0);
+    },
+    { scope: 'worker' },
+  ],
+
+  nodeB: [
+    async ({ databaseUrl, nodeEnv, node }, use) => {
+      void node; // node A migrates and seeds first
+      const nodeB = await spawnNode({
+        DATABASE_URL: databaseUrl,
+        NODE_NAME: 'node-b',
+        DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
+        ...nodeEnv,
+      });
+      await use(nodeB);
+      expect(await nodeB.stop('SIGTERM')).toBe(0);
     },
     { scope: 'worker' },
   ],
@@ -54,8 +77,8 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
   signIn: async ({ browser, node }, use) => {
     const contexts: Array<Awaited<ReturnType<typeof browser.newContext>>> = [];
-    await use(async (email) => {
-      const context = await browser.newContext({ baseURL: node.url });
+    await use(async (email, on = node) => {
+      const context = await browser.newContext({ baseURL: on.url });
       contexts.push(context);
       const page = await context.newPage();
       await page.goto('/login');
