@@ -85,8 +85,7 @@ export default function AgentPage() {
             </span>{' '}
             {reason && (
               <span className="muted" aria-label="Why">
-                ({reason}
-                {row.reason === 'forced' && row.forcedBy ? ` by ${row.forcedBy}` : ''}
+                ({row.reason === 'forced' && row.forcedBy ? `set by ${row.forcedBy}` : reason}
                 {row.reason === 'forced' && row.note ? `: ${row.note}` : ''})
               </span>
             )}{' '}
