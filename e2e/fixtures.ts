@@ -20,6 +20,23 @@ type WorkerFixtures = {
 };
 type TestFixtures = { signIn: (email: string, on?: NodeProcess) => Promise<Page> };
 
+/** Runs one node for a worker fixture, and checks it stops cleanly. */
+async function runNode(
+  name: string,
+  databaseUrl: string,
+  nodeEnv: Record<string, string>,
+  use: (node: NodeProcess) => Promise<void>,
+): Promise<void> {
+  const node = await spawnNode({
+    DATABASE_URL: databaseUrl,
+    NODE_NAME: name,
+    DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
+    ...nodeEnv,
+  });
+  await use(node);
+  expect(await node.stop('SIGTERM')).toBe(0);
+}
+
 export const test = base.extend<TestFixtures, WorkerFixtures>({
   nodeEnv: [{}, { option: true, scope: 'worker' }],
 
@@ -38,14 +55,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
 
   node: [
     async ({ databaseUrl, nodeEnv }, use) => {
-      const node = await spawnNode({
-        DATABASE_URL: databaseUrl,
-        NODE_NAME: 'node-a',
-        DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
-        ...nodeEnv,
-      });
-      await use(node);
-      expect(await node.stop('SIGTERM')).toBe(0);
+      await runNode('node-a', databaseUrl, nodeEnv, use);
     },
     { scope: 'worker' },
   ],
@@ -53,14 +63,7 @@ export const test = base.extend<TestFixtures, WorkerFixtures>({
   nodeB: [
     async ({ databaseUrl, nodeEnv, node }, use) => {
       void node; // node A migrates and seeds first
-      const nodeB = await spawnNode({
-        DATABASE_URL: databaseUrl,
-        NODE_NAME: 'node-b',
-        DISCONNECT_GRACE_MS: String(DISCONNECT_GRACE_MS),
-        ...nodeEnv,
-      });
-      await use(nodeB);
-      expect(await nodeB.stop('SIGTERM')).toBe(0);
+      await runNode('node-b', databaseUrl, nodeEnv, use);
     },
     { scope: 'worker' },
   ],
