@@ -1,0 +1,94 @@
+// Integration: a roster subscriber that stops reading while 10,000 changes are
+// made holds at most one pending row per agent (memory bounded by the roster,
+// not by the traffic), and once it reads again it ends with the right rows.
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { loadEnv } from '../env';
+import { createLogger } from '../log';
+import { startNode, type RunningNode } from '../node';
+import { changeAgent } from '../presence/store';
+import { deliveryStats } from '../realtime/mailbox';
+import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
+import { SOCKET_HIGH_WATER_BYTES, watchRoster } from './service';
+
+let t: TestDatabase;
+let node: RunningNode;
+let team: Awaited<ReturnType<typeof seedTeam>>;
+const AGENTS = 20;
+const CHANGES = 10_000;
+const STATUSES = ['busy', 'away', 'available', 'offline'] as const;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  team = await seedTeam(t.db, { team: 'Slow', agents: AGENTS });
+  node = await startNode({
+    env: loadEnv({ DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1', SEED: 'none' }),
+    log: createLogger({}, true),
+    pages: false,
+  });
+});
+afterAll(async () => {
+  await node?.stop();
+  await t?.drop();
+});
+
+it('keeps a stopped reader to one pending row per agent through 10,000 changes, then converges', { timeout: 120_000 }, async () => {
+  const [supervisor] = await t.sql`select id, email, name, role from users where id = ${team.supervisor.id}`;
+  const controller = new AbortController();
+  // The reader's socket is backed up: the generator must not hand it more.
+  const socket = { bufferedAmount: SOCKET_HIGH_WATER_BYTES * 4 };
+  const roster = watchRoster(node.services, {
+    user: supervisor as never,
+    socket,
+    signal: controller.signal,
+  });
+  const shown = new Map<string, { status: string; version: number }>();
+  const first = await roster.next();
+  if (first.done || first.value.type !== 'snapshot') throw new Error('expected a snapshot first');
+  for (const row of first.value.rows) shown.set(row.agentId, row);
+
+  const agentIds = team.agents.map((a) => a.id);
+  // One change goes through; the next pull then waits for the socket to drain.
+  await changeAgent(node.services.db, { agentId: agentIds[0]!, manual: { status: 'busy', reason: 'manual' } });
+  const one = await roster.next();
+  if (one.done || one.value.type !== 'agent') throw new Error('expected one change');
+  shown.set(one.value.row.agentId, one.value.row);
+  const waiting = roster.next();
+
+  const coalescedBefore = deliveryStats.coalesced;
+  await Promise.all(
+    agentIds.map(async (agentId) => {
+      for (let i = 0; i < CHANGES / AGENTS; i++) {
+        await changeAgent(node.services.db, { agentId, manual: { status: STATUSES[i % 4]!, reason: 'manual' } });
+      }
+    }),
+  );
+  await node.services.hub.ring(); // every change has reached the hub and the mailbox
+  const coalesced = deliveryStats.coalesced - coalescedBefore;
+  // Of 10,000 deliveries, all but at most ~1,000 (before coalescing began) plus one per agent were folded.
+  expect(coalesced).toBeGreaterThanOrEqual(CHANGES - 1_000 - AGENTS);
+
+  // The reader drains its socket and reads again.
+  socket.bufferedAmount = 0;
+  const truth = async () =>
+    Object.fromEntries(
+      (await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`).map((r) => [
+        r.agent_id,
+        `${r.status}@${r.version}`,
+      ]),
+    );
+  const expected = await truth();
+  const view = () => Object.fromEntries(agentIds.map((id) => [id, `${shown.get(id)?.status}@${shown.get(id)?.version}`]));
+  let received = 0;
+  let next = await waiting;
+  for (;;) {
+    if (next.done) break;
+    if (next.value.type === 'agent') shown.set(next.value.row.agentId, next.value.row);
+    received += 1;
+    if (JSON.stringify(view()) === JSON.stringify(expected)) break;
+    next = await roster.next();
+  }
+  expect(view()).toEqual(expected);
+  expect(received).toBeLessThanOrEqual(1_000 + AGENTS);
+  controller.abort();
+  await roster.return(undefined);
+});
