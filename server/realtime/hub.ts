@@ -13,6 +13,8 @@ export type RosterDelta = { eventId: number; row: RosterRow };
 type Listener = (delta: RosterDelta) => void;
 
 const BATCH = 1_000;
+/** After a failed read, how soon to read again. */
+const RETRY_MS = 1_000;
 
 export class Hub {
   private readonly listeners = new Set<Listener>();
@@ -87,8 +89,9 @@ export class Hub {
           if (deltas.length < BATCH) break;
         }
       } catch (error) {
-        // The next ring (a notification, or onlisten after reconnect) reads again from the cursor.
+        // Read again from the cursor shortly (a notification or a re-LISTEN may also ring first).
         this.deps.log.error('hub read failed', { error });
+        if (this.unlisten.length) setTimeout(() => void this.ring(), RETRY_MS).unref();
       }
     } while (this.again);
   }
