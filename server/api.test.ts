@@ -4,9 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnv } from './env';
-import { createLogger } from './log';
-import { startNode, type RunningNode } from './node';
+import type { RunningNode } from './node';
+import { startTestNode } from './testing/node';
 import { collect, signIn, socketClient } from './testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from './testing/database';
 
@@ -18,11 +17,7 @@ const GRACE_MS = 300;
 beforeAll(async () => {
   t = await createTestDatabase();
   team = await seedTeam(t.db, { team: 'Api', agents: 3 });
-  node = await startNode({
-    env: loadEnv({ DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1', SEED: 'none', DISCONNECT_GRACE_MS: String(GRACE_MS) }),
-    log: createLogger({}, true),
-    pages: false,
-  });
+  node = await startTestNode(t.url, { DISCONNECT_GRACE_MS: String(GRACE_MS) });
 });
 afterAll(async () => {
   await node?.stop();

@@ -3,9 +3,8 @@
 // deaths are made by backdating rows, then the sweep is run.
 import { sql } from 'drizzle-orm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnv } from '../env';
-import { createLogger } from '../log';
-import { startNode, type RunningNode } from '../node';
+import type { RunningNode } from '../node';
+import { startTestNode } from '../testing/node';
 import { presenceChannel } from '../realtime/channels';
 import { httpClient, openDevice, signIn } from '../testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
@@ -21,11 +20,7 @@ beforeAll(async () => {
   t = await createTestDatabase();
   team = await seedTeam(t.db, { team: 'Engine', agents: 10 });
   other = await seedTeam(t.db, { team: 'Other', agents: 1 });
-  node = await startNode({
-    env: loadEnv({ DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1', SEED: 'none', DISCONNECT_GRACE_MS: '200' }),
-    log: createLogger({}, true),
-    pages: false,
-  });
+  node = await startTestNode(t.url, { DISCONNECT_GRACE_MS: '200' });
 });
 afterAll(async () => {
   await node?.stop();

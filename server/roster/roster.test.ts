@@ -2,9 +2,8 @@
 // the middle of a burst of changes and resuming from its last id sees every
 // change once, in order, equal to the event log; and sees no other team.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadEnv } from '../env';
-import { createLogger } from '../log';
-import { startNode, type RunningNode } from '../node';
+import type { RunningNode } from '../node';
+import { startTestNode } from '../testing/node';
 import { changeAgent } from '../presence/store';
 import { signIn, socketClient } from '../testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
@@ -18,11 +17,7 @@ beforeAll(async () => {
   t = await createTestDatabase();
   red = await seedTeam(t.db, { team: 'Red', agents: 5 });
   blue = await seedTeam(t.db, { team: 'Blue', agents: 3 });
-  node = await startNode({
-    env: loadEnv({ DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1', SEED: 'none' }),
-    log: createLogger({}, true),
-    pages: false,
-  });
+  node = await startTestNode(t.url);
 });
 afterAll(async () => {
   await node?.stop();

@@ -2,9 +2,8 @@
 // made holds at most one pending row per agent (memory bounded by the roster,
 // not by the traffic), and once it reads again it ends with the right rows.
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { loadEnv } from '../env';
-import { createLogger } from '../log';
-import { startNode, type RunningNode } from '../node';
+import type { RunningNode } from '../node';
+import { startTestNode } from '../testing/node';
 import { changeAgent } from '../presence/store';
 import { deliveryStats } from '../realtime/mailbox';
 import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
@@ -20,11 +19,7 @@ const STATUSES = ['busy', 'away', 'available', 'offline'] as const;
 beforeAll(async () => {
   t = await createTestDatabase();
   team = await seedTeam(t.db, { team: 'Slow', agents: AGENTS });
-  node = await startNode({
-    env: loadEnv({ DATABASE_URL: t.url, PORT: '0', HOST: '127.0.0.1', SEED: 'none' }),
-    log: createLogger({}, true),
-    pages: false,
-  });
+  node = await startTestNode(t.url);
 });
 afterAll(async () => {
   await node?.stop();
