@@ -6,7 +6,7 @@ import type { AppRouter } from '@/server/trpc/router';
 
 type Client = ReturnType<typeof createTRPCClient<AppRouter>>;
 let client: Client | undefined;
-let socketListeners = new Set<(open: boolean) => void>();
+const socketListeners = new Set<(open: boolean) => void>();
 
 export function trpc(): Client {
   if (client) return client;
@@ -35,9 +35,7 @@ export function trpc(): Client {
 /** Calls `listener` with true when the tab's WebSocket opens and false when it closes. */
 export function onSocket(listener: (open: boolean) => void): () => void {
   socketListeners.add(listener);
-  return () => {
-    socketListeners = new Set([...socketListeners].filter((l) => l !== listener));
-  };
+  return () => socketListeners.delete(listener);
 }
 
 function randomId(): string {

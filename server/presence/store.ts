@@ -4,7 +4,7 @@
 // appends one presence_events row and rings the NOTIFY doorbell.
 // Event ids are drawn under a global transaction lock so that they commit in
 // id order; a reader that has seen event N has seen every event below N.
-import { and, eq, isNull, sql } from 'drizzle-orm';
+import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { agentPresence, deviceSessions, presenceEvents } from '../../db/schema';
 import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
@@ -152,19 +152,13 @@ export async function endSession(
   const change = await changeAgent(db, {
     agentId: params.agentId,
     change: async (tx) => {
-      const rows = await tx
-        .update(deviceSessions)
-        .set({ endedAt: sql`now()`, endReason: params.reason })
-        .where(
-          and(
-            eq(deviceSessions.id, params.sessionId),
-            eq(deviceSessions.agentId, params.agentId),
-            isNull(deviceSessions.endedAt),
-            params.generation === undefined ? undefined : eq(deviceSessions.generation, params.generation),
-          ),
-        )
-        .returning({ id: deviceSessions.id });
-      ended = rows.length > 0;
+      const ids = await endAgentSessionsWhere(
+        tx,
+        { agentId: params.agentId, reason: params.reason },
+        eq(deviceSessions.id, params.sessionId),
+        params.generation === undefined ? undefined : eq(deviceSessions.generation, params.generation),
+      );
+      ended = ids.length > 0;
     },
   });
   return { ended, change };
@@ -177,16 +171,23 @@ export async function endLiveSessions(
   tx: Tx,
   params: { agentId: string; reason: EndReason; authSessionId?: string },
 ): Promise<string[]> {
+  return endAgentSessionsWhere(
+    tx,
+    params,
+    params.authSessionId === undefined ? undefined : eq(deviceSessions.authSessionId, params.authSessionId),
+  );
+}
+
+/** Ends the agent's live sessions that also meet `conditions`; returns their ids. */
+async function endAgentSessionsWhere(
+  tx: Tx,
+  params: { agentId: string; reason: EndReason },
+  ...conditions: Array<SQL | undefined>
+): Promise<string[]> {
   const rows = await tx
     .update(deviceSessions)
     .set({ endedAt: sql`now()`, endReason: params.reason })
-    .where(
-      and(
-        eq(deviceSessions.agentId, params.agentId),
-        isNull(deviceSessions.endedAt),
-        params.authSessionId === undefined ? undefined : eq(deviceSessions.authSessionId, params.authSessionId),
-      ),
-    )
+    .where(and(eq(deviceSessions.agentId, params.agentId), isNull(deviceSessions.endedAt), ...conditions))
     .returning({ id: deviceSessions.id });
   return rows.map((r) => r.id);
 }
