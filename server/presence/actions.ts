@@ -2,6 +2,7 @@
 // an agent signing out one of their own devices, a supervisor forcing status.
 import { eq } from 'drizzle-orm';
 import { maySupervise, type SessionUser } from '../../db/queries/people';
+import { agentDevices, type DeviceRow } from '../../db/queries/roster';
 import { deviceSessions } from '../../db/schema';
 import { signOut } from '../auth/service';
 import type { Services } from '../services';
@@ -34,4 +35,13 @@ export async function forceStatus(
     throw new NotAnAgentError(params.agentId);
   }
   return services.engine.force({ agentId: params.agentId, status: params.status, actorId: params.user.id, note: params.note });
+}
+
+/** A supervised agent's live devices (label, activity, last seen), for the roster's device list. */
+export async function supervisedDevices(
+  services: Pick<Services, 'db'>,
+  params: { user: SessionUser; agentId: string },
+): Promise<DeviceRow[]> {
+  if (!(await maySupervise(services.db, params))) throw new NotAnAgentError(params.agentId);
+  return agentDevices(services.db, { agentId: params.agentId });
 }

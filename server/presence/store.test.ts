@@ -5,7 +5,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { registerNode } from '../../db/queries/nodes';
 import { presenceChannel } from '../realtime/channels';
 import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
-import { attachSession, changeAgent, endSession, endSessionsOfDeadNodes } from './store';
+import { attachSession, changeAgent, changeAgents, endSession, endSessionsOfDeadNodes } from './store';
 
 let t: TestDatabase;
 let agents: Array<{ id: string }>;
@@ -44,7 +44,7 @@ describe('presence store', () => {
       { status: 'available', previous_status: 'offline', reason: 'manual', devices: 1, version: 1 },
     ]);
     await expect.poll(() => received.length).toBe(1);
-    expect(presenceChannel.parse(received[0]!)).toEqual({ e: change.eventId, a: agent.id, v: 1 });
+    expect(presenceChannel.parse(received[0]!)).toEqual({ e: change.eventId, n: 1 });
     await listener.unlisten();
   });
 
@@ -119,6 +119,34 @@ describe('dead nodes', () => {
     ]);
     const [row] = await t.sql`select end_reason from device_sessions where id = ${s.sessionId}`;
     expect(row?.end_reason).toBe('node_lost');
+  });
+});
+
+describe('many changes in one commit', () => {
+  it('rings the doorbell once for every agent a lost node took offline', async () => {
+    const { agents: crew } = await seedTeam(t.db, { team: 'Batch', agents: 3 });
+    const lost = randomUUID();
+    await registerNode(t.db, { id: lost, name: 'batch-lost', pid: 1 });
+    for (const agent of crew) {
+      await attachSession(t.db, { agentId: agent.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId: lost, label: 'x' });
+    }
+    await t.db.execute(sql`update nodes set last_seen_at = now() - interval '16 seconds' where id = ${lost}`);
+    await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 });
+
+    const received: string[] = [];
+    const listener = await t.sql.listen(presenceChannel.name, (payload) => received.push(payload));
+    const results = await changeAgents(t.db, [...crew.map((a) => a.id), randomUUID()]);
+    expect(results.map((r) => r.status)).toEqual(['offline', 'offline', 'offline']);
+    const [log] = await t.sql`select max(id)::int as last, count(*)::int as n from presence_events
+                               where agent_id in ${t.sql(crew.map((a) => a.id))} and status = 'offline'`;
+    // One more change afterwards proves the batch's single notification arrived before it.
+    const after = await changeAgent(t.db, { agentId: crew[0]!.id, manual: { status: 'away', reason: 'manual' } });
+    await expect.poll(() => received.length).toBe(2);
+    expect(received.map((r) => presenceChannel.parse(r))).toEqual([
+      { e: log?.last, n: 3 },
+      { e: after.eventId, n: 1 },
+    ]);
+    await listener.unlisten();
   });
 });
 

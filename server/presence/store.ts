@@ -1,10 +1,11 @@
 // Presence writes. Each change of state is one transaction that locks the
 // agent's presence row, applies the session change, recomputes the status with
 // `aggregate`, and — only if the agent's row changed — bumps its version,
-// appends one presence_events row and rings the NOTIFY doorbell.
+// appends one presence_events row and rings the NOTIFY doorbell — once per
+// transaction, however many agents it changed (`changeAgents`).
 // Event ids are drawn under a global transaction lock so that they commit in
 // id order; a reader that has seen event N has seen every event below N.
-import { and, eq, isNull, sql, type SQL } from 'drizzle-orm';
+import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { agentPresence, deviceSessions, presenceEvents } from '../../db/schema';
 import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
@@ -29,6 +30,8 @@ export type ChangeOptions = {
 
 export type ChangeResult = { changed: boolean; eventId?: number; status: Status; version: number };
 
+type PresenceRow = typeof agentPresence.$inferSelect;
+
 export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<ChangeResult> {
   return db.transaction(async (tx) => {
     const [current] = await tx
@@ -37,67 +40,95 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
       .where(eq(agentPresence.agentId, opts.agentId))
       .for('update');
     if (!current) throw new NotAnAgentError(opts.agentId);
-
-    await opts.change?.(tx);
-    const sessions = await tx
-      .select({ activity: deviceSessions.activity })
-      .from(deviceSessions)
-      .where(and(eq(deviceSessions.agentId, opts.agentId), isNull(deviceSessions.endedAt)));
-
-    const manualStatus = opts.manual?.status ?? current.manualStatus;
-    const manualReason = opts.manual?.reason ?? current.manualReason;
-    const manualActorId = opts.manual ? (opts.manual.actorId ?? null) : current.manualActorId;
-    const manualNote = opts.manual ? (opts.manual.note ?? null) : current.manualNote;
-    const next = aggregate({ manualStatus, manualReason, sessions });
-    const unchanged =
-      next.status === current.status &&
-      next.reason === current.reason &&
-      sessions.length === current.devices &&
-      manualStatus === current.manualStatus &&
-      manualReason === current.manualReason &&
-      manualActorId === current.manualActorId &&
-      manualNote === current.manualNote;
-    if (unchanged) return { changed: false, status: current.status, version: current.version };
-
-    const statusChanged = next.status !== current.status;
-    await tx.execute(sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
-    const [row] = await tx
-      .update(agentPresence)
-      .set({
-        manualStatus,
-        manualReason,
-        manualActorId,
-        manualNote,
-        status: next.status,
-        reason: next.reason,
-        devices: sessions.length,
-        version: sql`${agentPresence.version} + 1`,
-        ...(statusChanged ? { since: sql`now()` } : {}),
-        ...(sessions.length > 0 || current.devices > 0 ? { lastSeenAt: sql`now()` } : {}),
-      })
-      .where(eq(agentPresence.agentId, opts.agentId))
-      .returning({ version: agentPresence.version, since: agentPresence.since });
-    if (!row) throw new NotAnAgentError(opts.agentId);
-
-    const [event] = await tx
-      .insert(presenceEvents)
-      .values({
-        agentId: opts.agentId,
-        version: row.version,
-        status: next.status,
-        previousStatus: current.status,
-        reason: next.reason,
-        since: row.since,
-        devices: sessions.length,
-        actorId: manualActorId,
-        note: manualNote,
-      })
-      .returning({ id: presenceEvents.id });
-    if (!event) throw new Error('presence event insert returned nothing');
-
-    await tx.execute(presenceChannel.notify({ e: event.id, a: opts.agentId, v: row.version }));
-    return { changed: true, eventId: event.id, status: next.status, version: row.version };
+    const result = await applyChange(tx, current, opts);
+    if (result.eventId !== undefined) await tx.execute(presenceChannel.notify({ e: result.eventId, n: 1 }));
+    return result;
   });
+}
+
+/**
+ * Recomputes many agents (a sweep, a lost node) in one transaction that rings
+ * the doorbell once for all their events. Rows are locked up front in id
+ * order, before the event-order lock, so this cannot deadlock with
+ * single-agent changes (which lock one row, then the event-order lock).
+ * Agents without a presence row are skipped.
+ */
+export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Promise<ChangeResult[]> {
+  if (agentIds.length === 0) return [];
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .select()
+      .from(agentPresence)
+      .where(inArray(agentPresence.agentId, [...agentIds]))
+      .orderBy(agentPresence.agentId)
+      .for('update');
+    const results: ChangeResult[] = [];
+    for (const current of rows) results.push(await applyChange(tx, current, { agentId: current.agentId }));
+    const eventIds = results.flatMap((r) => (r.eventId === undefined ? [] : [r.eventId]));
+    if (eventIds.length) await tx.execute(presenceChannel.notify({ e: Math.max(...eventIds), n: eventIds.length }));
+    return results;
+  });
+}
+
+/** The change itself, on a row the transaction has locked; records the event but does not notify. */
+async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
+  await opts.change?.(tx);
+  const sessions = await tx
+    .select({ activity: deviceSessions.activity })
+    .from(deviceSessions)
+    .where(and(eq(deviceSessions.agentId, opts.agentId), isNull(deviceSessions.endedAt)));
+
+  const manualStatus = opts.manual?.status ?? current.manualStatus;
+  const manualReason = opts.manual?.reason ?? current.manualReason;
+  const manualActorId = opts.manual ? (opts.manual.actorId ?? null) : current.manualActorId;
+  const manualNote = opts.manual ? (opts.manual.note ?? null) : current.manualNote;
+  const next = aggregate({ manualStatus, manualReason, sessions });
+  const unchanged =
+    next.status === current.status &&
+    next.reason === current.reason &&
+    sessions.length === current.devices &&
+    manualStatus === current.manualStatus &&
+    manualReason === current.manualReason &&
+    manualActorId === current.manualActorId &&
+    manualNote === current.manualNote;
+  if (unchanged) return { changed: false, status: current.status, version: current.version };
+
+  const statusChanged = next.status !== current.status;
+  await tx.execute(sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
+  const [row] = await tx
+    .update(agentPresence)
+    .set({
+      manualStatus,
+      manualReason,
+      manualActorId,
+      manualNote,
+      status: next.status,
+      reason: next.reason,
+      devices: sessions.length,
+      version: sql`${agentPresence.version} + 1`,
+      ...(statusChanged ? { since: sql`now()` } : {}),
+      ...(sessions.length > 0 || current.devices > 0 ? { lastSeenAt: sql`now()` } : {}),
+    })
+    .where(eq(agentPresence.agentId, opts.agentId))
+    .returning({ version: agentPresence.version, since: agentPresence.since });
+  if (!row) throw new NotAnAgentError(opts.agentId);
+
+  const [event] = await tx
+    .insert(presenceEvents)
+    .values({
+      agentId: opts.agentId,
+      version: row.version,
+      status: next.status,
+      previousStatus: current.status,
+      reason: next.reason,
+      since: row.since,
+      devices: sessions.length,
+      actorId: manualActorId,
+      note: manualNote,
+    })
+    .returning({ id: presenceEvents.id });
+  if (!event) throw new Error('presence event insert returned nothing');
+  return { changed: true, eventId: event.id, status: next.status, version: row.version };
 }
 
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */

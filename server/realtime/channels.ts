@@ -23,10 +23,14 @@ function channel<T extends z.ZodType>(name: string, payload: T) {
   };
 }
 
-/** A presence change was committed: event `e` for agent `a`, now at version `v`. */
+/**
+ * Presence changes were committed: `n` events, the last of them `e`. One
+ * transaction rings once, however many agents it changed; readers take the
+ * rows from the event log after their own cursor.
+ */
 export const presenceChannel = channel(
   'sb_presence',
-  z.object({ e: z.number().int(), a: z.string().uuid(), v: z.number().int() }),
+  z.object({ e: z.number().int().positive(), n: z.number().int().positive() }),
 );
 
 const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_out']);

@@ -2,6 +2,7 @@
 // and the same snapshot as a plain query for integrations.
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
+import { supervisedDevices } from '../../presence/actions';
 import { listRoster, watchRoster } from '../../roster/service';
 import { router, supervisorProcedure } from '../init';
 
@@ -11,6 +12,11 @@ export const rosterRouter = router({
   list: supervisorProcedure
     .input(rosterInput)
     .query(({ ctx, input }) => listRoster(ctx.services, { user: ctx.user, teamId: input?.teamId })),
+
+  /** The live devices of one agent the caller supervises (the roster's device list). */
+  devices: supervisorProcedure
+    .input(z.object({ agentId: z.string().uuid() }))
+    .query(({ ctx, input }) => supervisedDevices(ctx.services, { user: ctx.user, agentId: input.agentId })),
 
   watch: supervisorProcedure
     .input(
