@@ -22,6 +22,7 @@ import { startPresenceSweep } from './jobs/presence-sweep';
 import type { Logger } from './log';
 import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
+import { nodeStats, type NodeStats } from './ops/stats';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
 import { httpContextFactory, wsContextFactory } from './trpc/context';
@@ -126,7 +127,17 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     const nodeId = randomUUID();
     const nodeName = env.NODE_NAME ?? `${hostname()}:${env.PORT}`;
-    const engine = new PresenceEngine({ db, nodeId, nodeName, timing: env, log, heartbeatSink: options.heartbeatSink });
+    // Read only after start-up (on the node row's renewal and on request), when every part exists.
+    const stats = (): NodeStats => nodeStats({ engine, hub, connections: () => wss.clients.size });
+    const engine = new PresenceEngine({
+      db,
+      nodeId,
+      nodeName,
+      timing: env,
+      log,
+      heartbeatSink: options.heartbeatSink,
+      reportStats: stats,
+    });
     const hub = new Hub({ sql, db, log });
     await hub.start();
     cleanups.push(() => hub.stop());
@@ -139,7 +150,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
       else sockets.closeSignedOut(message.h);
     });
-    const services: Services = { db, env, log, engine, hub };
+    const services: Services = { db, env, log, engine, hub, stats };
 
     // Pages.
     let nextRequest: ((req: IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>) | undefined;

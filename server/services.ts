@@ -3,6 +3,7 @@
 import type { Db } from '../db/client';
 import type { Env } from './env';
 import type { Logger } from './log';
+import type { NodeStats } from './ops/stats';
 import type { PresenceEngine } from './presence/engine';
 import type { Hub } from './realtime/hub';
 
@@ -12,4 +13,6 @@ export type Services = {
   log: Logger;
   engine: PresenceEngine;
   hub: Hub;
+  /** This node's counters, now. */
+  stats: () => NodeStats;
 };

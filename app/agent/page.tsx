@@ -1,7 +1,7 @@
 'use client';
 // The agent console: this tab is one device session for as long as it is open.
 // Shows the agent's computed status (and why), a status switcher, this and the
-// other devices, and signing out this device or every device.
+// other devices, signing out this device or every device, and the team.
 import { useEffect, useState } from 'react';
 import type { DeviceRow, RosterRow } from '@/db/queries/roster';
 import { startDeviceSession, type DeviceSessionState } from '../lib/device-session';
@@ -9,6 +9,7 @@ import { duration, REASON_LABEL, STATUS_LABEL } from '../lib/format';
 import { onSocket, trpc } from '../lib/trpc';
 import { signOut, useSessionUser } from '../lib/use-session-user';
 import { useNow } from '../lib/use-now';
+import { TeamCard } from './team';
 
 type Status = RosterRow['status'];
 
@@ -140,6 +141,8 @@ export default function AgentPage() {
           ))}
         </ul>
       </section>
+
+      <TeamCard selfId={user.id} />
     </main>
   );
 }

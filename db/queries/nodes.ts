@@ -1,6 +1,6 @@
 // The nodes table: each server process registers a row and renews it; a row
 // that stops being renewed marks a dead node whose sessions must end.
-import { and, eq, ne, isNull, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
 import { nodes } from '../schema';
 
@@ -19,8 +19,37 @@ export async function registerNode(db: DbOrTx, params: { id: string; name: strin
   });
 }
 
-export async function touchNode(db: DbOrTx, params: { id: string }): Promise<void> {
-  await db.update(nodes).set({ lastSeenAt: sql`now()` }).where(eq(nodes.id, params.id));
+export async function touchNode(db: DbOrTx, params: { id: string; stats?: Record<string, number> }): Promise<void> {
+  await db
+    .update(nodes)
+    .set({ lastSeenAt: sql`now()`, ...(params.stats ? { stats: params.stats } : {}) })
+    .where(eq(nodes.id, params.id));
+}
+
+export type NodeRow = {
+  id: string;
+  name: string;
+  pid: number;
+  startedAt: string;
+  lastSeenAt: string;
+  stats: Record<string, number> | null;
+};
+
+/** Nodes running now: not stopped, and renewed within the node timeout. */
+export async function liveNodes(db: DbOrTx, params: { nodeTimeoutMs: number }): Promise<NodeRow[]> {
+  const rows = await db
+    .select()
+    .from(nodes)
+    .where(and(isNull(nodes.stoppedAt), gt(nodes.lastSeenAt, sql`now() - make_interval(secs => ${params.nodeTimeoutMs / 1000})`)))
+    .orderBy(nodes.name, nodes.startedAt);
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    pid: r.pid,
+    startedAt: r.startedAt.toISOString(),
+    lastSeenAt: r.lastSeenAt.toISOString(),
+    stats: r.stats,
+  }));
 }
 
 export async function markNodeStopped(db: DbOrTx, params: { id: string }): Promise<void> {

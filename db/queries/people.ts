@@ -1,5 +1,5 @@
 // Queries about users, teams and browser sessions.
-import { and, eq, gt, inArray, sql } from 'drizzle-orm';
+import { and, eq, gt, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
 import { agentPresence, authSessions, teamMembers, teams, users } from '../schema';
 
@@ -82,9 +82,17 @@ export async function insertUser(
 /** Team ids a supervisor may watch; undefined means every team (admins). */
 export async function visibleTeamIds(db: DbOrTx, params: { user: SessionUser }): Promise<string[] | undefined> {
   if (params.user.role === 'admin') return undefined;
+  return membershipTeamIds(db, { userId: params.user.id, role: 'supervisor' });
+}
+
+/** The teams a user belongs to in one member role. */
+export async function membershipTeamIds(
+  db: DbOrTx,
+  params: { userId: string; role: 'agent' | 'supervisor' },
+): Promise<string[]> {
   const rows = await db
     .select({ teamId: teamMembers.teamId })
     .from(teamMembers)
-    .where(and(eq(teamMembers.userId, params.user.id), inArray(teamMembers.role, ['supervisor'])));
+    .where(and(eq(teamMembers.userId, params.userId), eq(teamMembers.role, params.role)));
   return rows.map((r) => r.teamId);
 }

@@ -8,6 +8,7 @@ import {
   bigserial,
   index,
   integer,
+  jsonb,
   pgEnum,
   pgTable,
   text,
@@ -38,6 +39,8 @@ export const nodes = pgTable('nodes', {
   startedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   lastSeenAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   stoppedAt: timestamp({ withTimezone: true }),
+  /** The node's own counters (connections, deliveries coalesced and dropped…), renewed with last_seen_at. */
+  stats: jsonb().$type<Record<string, number>>(),
 });
 
 export const agentPresence = pgTable('agent_presence', {

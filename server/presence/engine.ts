@@ -69,6 +69,8 @@ export class PresenceEngine {
        * of batching it (one UPSERT per heartbeat, or a Redis ZADD).
        */
       heartbeatSink?: (sessionId: string, at: Date) => Promise<void>;
+      /** The node's counters, stored with each renewal of its row for `system.nodes`. */
+      reportStats?: () => Record<string, number>;
     },
   ) {}
 
@@ -86,7 +88,7 @@ export class PresenceEngine {
     const { db, nodeId, nodeName, timing, log } = this.deps;
     await registerNode(db, { id: nodeId, name: nodeName, pid: process.pid });
     this.nodeTimer = setInterval(() => {
-      touchNode(db, { id: nodeId }).catch((error: unknown) => log.error('renewing the node row failed', { error }));
+      touchNode(db, { id: nodeId, stats: this.deps.reportStats?.() }).catch((error: unknown) => log.error('renewing the node row failed', { error }));
     }, timing.NODE_HEARTBEAT_MS);
     this.nodeTimer.unref();
     this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);

@@ -5,7 +5,7 @@
 // of an agent it may see, once and in order, read from the event log — or a
 // fresh snapshot when it is further behind than RESUME_LIMIT events.
 import type { Db } from '../../db/client';
-import { visibleTeamIds, type SessionUser } from '../../db/queries/people';
+import type { SessionUser } from '../../db/queries/people';
 import {
   agentDevices,
   eventLogSpan,
@@ -16,20 +16,21 @@ import {
 } from '../../db/queries/roster';
 import type { Hub, RosterDelta } from '../realtime/hub';
 import { Mailbox } from '../realtime/mailbox';
+import { inScope, supervisedScope, teammateScope, teammateView, type TeamScope, type TeammateRow } from './visibility';
 
-export type RosterEvent =
-  | { type: 'snapshot'; eventId: number; rows: RosterRow[] }
-  | { type: 'agent'; eventId: number; row: RosterRow };
-
-/** The teams a user may watch, narrowed to `teamId` when given; undefined means all. */
-async function watchedTeams(db: Db, user: SessionUser, teamId: string | undefined) {
-  const visible = await visibleTeamIds(db, { user });
-  if (!teamId) return visible;
-  return !visible || visible.includes(teamId) ? [teamId] : [];
-}
+export type WatchEvent<Row> =
+  | { type: 'snapshot'; eventId: number; rows: Row[] }
+  | { type: 'agent'; eventId: number; row: Row };
+export type RosterEvent = WatchEvent<RosterRow>;
+export type TeamEvent = WatchEvent<TeammateRow>;
 
 export async function listRoster(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
-  return rosterSnapshot(deps.db, { teamIds: await watchedTeams(deps.db, params.user, params.teamId) });
+  return rosterSnapshot(deps.db, { teamIds: await supervisedScope(deps.db, params) });
+}
+
+export async function listTeam(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
+  const snapshot = await rosterSnapshot(deps.db, { teamIds: await teammateScope(deps.db, params) });
+  return { rows: snapshot.rows.map(teammateView), lastEventId: snapshot.lastEventId };
 }
 
 /** A subscriber whose socket holds more than this unsent is not given more until it drains. */
@@ -54,18 +55,32 @@ function resumable(from: number, span: { oldest: number; latest: number }): bool
   return from >= span.oldest - 1 && from <= span.latest && span.latest - from <= RESUME_LIMIT;
 }
 
-export async function* watchRoster(
+type WatchParams = {
+  user: SessionUser;
+  teamId?: string;
+  lastEventId?: number;
+  socket?: { bufferedAmount: number };
+  signal: AbortSignal;
+};
+
+/** A supervisor's (or admin's) roster: full rows of the agents they supervise. */
+export async function* watchRoster(deps: { db: Db; hub: Hub }, params: WatchParams): AsyncGenerator<RosterEvent> {
+  const teams = await supervisedScope(deps.db, params);
+  yield* watchRows(deps, { ...params, teams, view: (row) => row });
+}
+
+/** An agent's view of their teams: each teammate's status, nothing more. */
+export async function* watchTeam(deps: { db: Db; hub: Hub }, params: WatchParams): AsyncGenerator<TeamEvent> {
+  const teams = await teammateScope(deps.db, params);
+  yield* watchRows(deps, { ...params, teams, view: teammateView });
+}
+
+async function* watchRows<Row>(
   deps: { db: Db; hub: Hub },
-  params: {
-    user: SessionUser;
-    teamId?: string;
-    lastEventId?: number;
-    socket?: { bufferedAmount: number };
-    signal: AbortSignal;
-  },
-): AsyncGenerator<RosterEvent> {
-  const teamIds = await watchedTeams(deps.db, params.user, params.teamId);
-  const visible = (row: RosterRow) => !teamIds || row.teamIds.some((id) => teamIds.includes(id));
+  params: WatchParams & { teams: TeamScope; view: (row: RosterRow) => Row },
+): AsyncGenerator<WatchEvent<Row>> {
+  const { teams, view } = params;
+  const visible = (row: RosterRow) => inScope(teams, row);
 
   // A slow reader's pending changes coalesce to the latest row per agent.
   const mailbox = new Mailbox<RosterDelta>(params.signal, { coalesceBy: (delta) => delta.row.agentId });
@@ -82,19 +97,19 @@ export async function* watchRoster(
         const page = await rosterDeltasAfter(deps.db, { afterId: cursor, limit: REPLAY_PAGE });
         for (const delta of page) {
           cursor = delta.eventId;
-          if (visible(delta.row)) yield { type: 'agent', eventId: delta.eventId, row: delta.row };
+          if (visible(delta.row)) yield { type: 'agent', eventId: delta.eventId, row: view(delta.row) };
         }
         if (page.length < REPLAY_PAGE) break;
       }
     } else {
-      const snapshot = await rosterSnapshot(deps.db, { teamIds });
+      const snapshot = await rosterSnapshot(deps.db, { teamIds: teams });
       cursor = snapshot.lastEventId;
-      yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows };
+      yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) };
     }
     for await (const delta of mailbox) {
       if (delta.eventId <= cursor) continue;
       cursor = delta.eventId;
-      yield { type: 'agent', eventId: delta.eventId, row: delta.row };
+      yield { type: 'agent', eventId: delta.eventId, row: view(delta.row) };
       await drained(params.socket, params.signal);
     }
   } finally {

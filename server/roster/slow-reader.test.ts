@@ -6,7 +6,10 @@ import type { RunningNode } from '../node';
 import { startTestNode } from '../testing/node';
 import { changeAgent } from '../presence/store';
 import { deliveryStats } from '../realtime/mailbox';
-import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
+import { insertUser } from '../../db/queries/people';
+import { hashPassword } from '../auth/password';
+import { httpClient, signIn } from '../testing/clients';
+import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
 import { SOCKET_HIGH_WATER_BYTES, watchRoster } from './service';
 
 let t: TestDatabase;
@@ -86,4 +89,13 @@ it('keeps a stopped reader to one pending row per agent through 10,000 changes, 
   expect(received).toBeLessThanOrEqual(1_000 + AGENTS);
   controller.abort();
   await roster.return(undefined);
+
+  // Operators see the folding: an admin's system.nodes shows this node's count.
+  await insertUser(t.db, { email: 'ops@slow.test', name: 'Ops', role: 'admin', passwordHash: await hashPassword(TEST_PASSWORD) });
+  const admin = httpClient(node.url, await signIn(node.url, 'ops@slow.test', TEST_PASSWORD));
+  const nodes = await admin.system.nodes.query();
+  const self = nodes.find((n) => n.self);
+  expect(self?.id).toBe(node.services.engine.nodeId);
+  expect(self?.stats?.deliveriesCoalesced).toBeGreaterThanOrEqual(coalesced);
+  expect(self?.stats?.subscribersDropped).toBe(deliveryStats.overflowed);
 });

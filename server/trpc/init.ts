@@ -80,3 +80,8 @@ export const supervisorProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
   return next();
 });
+
+export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
+  if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'Admins only' });
+  return next();
+});

@@ -3,11 +3,15 @@ import { router } from './init';
 import { authRouter } from './routers/auth';
 import { presenceRouter } from './routers/presence';
 import { rosterRouter } from './routers/roster';
+import { systemRouter } from './routers/system';
+import { teamRouter } from './routers/team';
 
 export const appRouter = router({
   auth: authRouter,
   presence: presenceRouter,
   roster: rosterRouter,
+  team: teamRouter,
+  system: systemRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -6,7 +6,16 @@ import { supervisedDevices } from '../../presence/actions';
 import { listRoster, watchRoster } from '../../roster/service';
 import { router, supervisorProcedure } from '../init';
 
-const rosterInput = z.object({ teamId: z.string().uuid().optional() }).optional();
+export const rosterInput = z.object({ teamId: z.string().uuid().optional() }).optional();
+
+/** Input of a live view: a team to narrow to, and the resume point the tRPC client sends on reconnect. */
+export const watchInput = z
+  .object({
+    teamId: z.string().uuid().optional(),
+    // Sent by the tRPC client itself on reconnect: the id of the last event it received.
+    lastEventId: z.string().regex(/^\d{1,15}$/, 'an event id (digits)').nullish(),
+  })
+  .optional();
 
 export const rosterRouter = router({
   list: supervisorProcedure
@@ -19,15 +28,7 @@ export const rosterRouter = router({
     .query(({ ctx, input }) => supervisedDevices(ctx.services, { user: ctx.user, agentId: input.agentId })),
 
   watch: supervisorProcedure
-    .input(
-      z
-        .object({
-          teamId: z.string().uuid().optional(),
-          // Sent by the tRPC client itself on reconnect: the id of the last event it received.
-          lastEventId: z.string().regex(/^\d{1,15}$/, 'an event id (digits)').nullish(),
-        })
-        .optional(),
-    )
+    .input(watchInput)
     .subscription(async function* ({ ctx, input, signal }) {
       const events = watchRoster(ctx.services, {
         user: ctx.user,

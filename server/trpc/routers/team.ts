@@ -1,0 +1,24 @@
+// team.*: an agent's view of their own teams — each teammate's status and
+// since when, live. Less than a supervisor's roster by design (see
+// server/roster/visibility.ts).
+import { tracked } from '@trpc/server';
+import { listTeam, watchTeam } from '../../roster/service';
+import { agentProcedure, router } from '../init';
+import { rosterInput, watchInput } from './roster';
+
+export const teamRouter = router({
+  list: agentProcedure
+    .input(rosterInput)
+    .query(({ ctx, input }) => listTeam(ctx.services, { user: ctx.user, teamId: input?.teamId })),
+
+  watch: agentProcedure.input(watchInput).subscription(async function* ({ ctx, input, signal }) {
+    const events = watchTeam(ctx.services, {
+      user: ctx.user,
+      teamId: input?.teamId,
+      lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
+      socket: ctx.socket,
+      signal: signal ?? new AbortController().signal,
+    });
+    for await (const event of events) yield tracked(String(event.eventId), event);
+  }),
+});
