@@ -2,19 +2,20 @@
 // (skipped with SEED=none). Demo-only logins: every password is `switchboard`.
 import type { Db } from './client';
 import { countUsers, insertTeam, insertUser, type Role } from './queries/people';
+import { insertQueue, setSkills } from './queries/queues';
 import { hashPassword } from '../server/auth/password';
 
 export const DEMO_PASSWORD = 'switchboard';
 
-const AGENTS: Array<[string, 'Billing' | 'Technical']> = [
-  ['Ada Brooks', 'Billing'],
-  ['Ben Carter', 'Technical'],
-  ['Chloe Diaz', 'Billing'],
-  ['Dev Patel', 'Technical'],
-  ['Elena Fischer', 'Billing'],
-  ['Farid Haddad', 'Technical'],
-  ['Grace Kim', 'Billing'],
-  ['Hugo Laurent', 'Technical'],
+const AGENTS: Array<[string, 'Billing' | 'Technical', string[]]> = [
+  ['Ada Brooks', 'Billing', ['de']],
+  ['Ben Carter', 'Technical', ['de']],
+  ['Chloe Diaz', 'Billing', ['vip']],
+  ['Dev Patel', 'Technical', []],
+  ['Elena Fischer', 'Billing', ['fr']],
+  ['Farid Haddad', 'Technical', ['fr']],
+  ['Grace Kim', 'Billing', []],
+  ['Hugo Laurent', 'Technical', ['vip']],
 ];
 
 export type DemoLogin = { email: string; name: string; role: Role; team?: string };
@@ -29,14 +30,19 @@ export async function seedDemo(db: Db): Promise<DemoLogin[]> {
     const logins: DemoLogin[] = [];
     const add = async (login: DemoLogin, teams: string[]) => {
       const passwordHash = await hashPassword(DEMO_PASSWORD);
-      await insertUser(tx, { email: login.email, name: login.name, role: login.role, passwordHash, teamIds: teams });
+      const user = await insertUser(tx, { email: login.email, name: login.name, role: login.role, passwordHash, teamIds: teams });
       logins.push(login);
+      return user;
     };
     await add({ email: 'admin@example.com', name: 'Avery Admin', role: 'admin' }, []);
     await add({ email: 'supervisor@example.com', name: 'Sam Supervisor', role: 'supervisor' }, [billing.id, technical.id]);
-    for (const [i, [name, team]] of AGENTS.entries()) {
-      await add({ email: `agent${i + 1}@example.com`, name, role: 'agent', team }, [teamIds[team]]);
+    for (const [i, [name, team, skills]] of AGENTS.entries()) {
+      const agent = await add({ email: `agent${i + 1}@example.com`, name, role: 'agent', team }, [teamIds[team]]);
+      await setSkills(tx, { agentId: agent.id, skills });
     }
+    // One queue per team; tickets reach them through the API (keys: `npm run switchboard -- keys create`).
+    await insertQueue(tx, { name: 'billing', teamId: billing.id, strategy: 'least_loaded', offerMode: 'offer' });
+    await insertQueue(tx, { name: 'technical', teamId: technical.id, strategy: 'round_robin', offerMode: 'offer' });
     return logins;
   });
 }

@@ -37,6 +37,12 @@ const schema = z.object({
   NODE_TIMEOUT_MS: ms(15_000),
   /** An offered ticket not accepted in time goes back to the queue. */
   OFFER_TIMEOUT_MS: ms(30_000),
+  /** Offers an agent lets time out in a row before routing sets them away (`missed_offers`). */
+  MISSED_OFFERS_LIMIT: z.coerce.number().int().min(1).max(100).default(2),
+  /** An accepted ticket goes back to its queue once its agent has been away or offline this long; 0 never. */
+  ASSIGNED_REQUEUE_AFTER_MS: z.coerce.number().int().min(0).default(0),
+  /** How often each node's routing safety net runs (overdue offers, abandoned tickets, waiting queues). */
+  ROUTING_SWEEP_MS: ms(5_000),
   /** WebSocket keep-alive: a ping every this often... */
   WS_PING_MS: ms(10_000),
   /** ...and a socket that does not answer within this is terminated. */

@@ -23,6 +23,7 @@ import type { Logger } from './log';
 import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
 import { nodeStats, type NodeStats } from './ops/stats';
+import { Router } from './routing/router';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
 import { httpContextFactory, wsContextFactory } from './trpc/context';
@@ -127,8 +128,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     const nodeId = randomUUID();
     const nodeName = env.NODE_NAME ?? `${hostname()}:${env.PORT}`;
-    // Read only after start-up (on the node row's renewal and on request), when every part exists.
-    const stats = (): NodeStats => nodeStats({ engine, hub, connections: () => wss.clients.size });
+    // The socket server comes later; until it exists there are no connections to count.
+    let connections = () => 0;
+    const stats = (): NodeStats => nodeStats({ engine, hub, connections: () => connections() });
     const engine = new PresenceEngine({
       db,
       nodeId,
@@ -145,12 +147,26 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cleanups.push(() => engine.stop());
     const sweep = await startPresenceSweep({ boss: jobs.boss, sql, db, timing: env, log });
     cleanups.push(() => sweep.stop());
+    const router = new Router({
+      db,
+      hub,
+      boss: jobs.boss,
+      log,
+      settings: {
+        offerTimeoutMs: env.OFFER_TIMEOUT_MS,
+        missedOffersLimit: env.MISSED_OFFERS_LIMIT,
+        assignedRequeueAfterMs: env.ASSIGNED_REQUEUE_AFTER_MS,
+        sweepMs: env.ROUTING_SWEEP_MS,
+      },
+    });
+    await router.start();
+    cleanups.push(() => router.stop());
     const sockets = new SocketRegistry();
     hub.onControl((message) => {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
       else sockets.closeSignedOut(message.h);
     });
-    const services: Services = { db, env, log, engine, hub, stats };
+    const services: Services = { db, env, log, engine, hub, router, stats };
 
     // Pages.
     let nextRequest: ((req: IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>) | undefined;
@@ -184,6 +200,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       onError,
     });
     const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+    connections = () => wss.clients.size;
     const wsHandler = applyWSSHandler({
       wss,
       router: appRouter,

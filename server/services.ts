@@ -6,6 +6,7 @@ import type { Logger } from './log';
 import type { NodeStats } from './ops/stats';
 import type { PresenceEngine } from './presence/engine';
 import type { Hub } from './realtime/hub';
+import type { Router } from './routing/router';
 
 export type Services = {
   db: Db;
@@ -13,6 +14,7 @@ export type Services = {
   log: Logger;
   engine: PresenceEngine;
   hub: Hub;
+  router: Router;
   /** This node's counters, now. */
   stats: () => NodeStats;
 };

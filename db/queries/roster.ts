@@ -3,6 +3,7 @@
 // client replaces, never merges), and carries the version it was read at.
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
+import type { Channel } from '../schema';
 
 export type RosterStatus = 'available' | 'busy' | 'away' | 'offline';
 export type RosterRow = {
@@ -20,6 +21,8 @@ export type RosterRow = {
   /** For a forced status: who imposed it, and why. */
   forcedBy: string | null;
   note: string | null;
+  /** Open (offered or assigned) tickets per channel; channels without any are absent. */
+  load: Partial<Record<Channel, number>>;
   version: number;
 };
 
@@ -37,6 +40,11 @@ function teamFilter(teamIds: string[] | undefined) {
   return sql`exists (select 1 from team_members tm where tm.user_id = u.id and tm.role = 'agent'
                       and tm.team_id in (${sql.join(teamIds.map((id) => sql`${id}::uuid`), sql`, `)}))`;
 }
+
+/** The agent's open tickets per channel, read now (a load change is itself a roster event). */
+const loadColumn = sql`coalesce((select jsonb_object_agg(x.channel, x.n) from
+                       (select channel, count(*)::int as n from tickets k
+                         where k.agent_id = u.id and k.state in ('offered', 'assigned') group by channel) x), '{}') as "load"`;
 
 const iso = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString();
 const toRow = ({ since, lastSeenAt, ...rest }: RawRow): RosterRow => ({
@@ -56,7 +64,7 @@ export async function rosterSnapshot(
 ): Promise<{ rows: RosterRow[]; lastEventId: number }> {
   const rows = await db.execute<RawRow & { lastEventId: string }>(sql`
     select u.id as "agentId", u.name, u.email, p.status, p.reason, p.since, p.devices, p.version,
-           ${teamColumns}, ${lastSeenColumn},
+           ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
            case when p.reason = 'forced' then (select a.name from users a where a.id = p.manual_actor_id) end as "forcedBy",
            case when p.reason = 'forced' then p.manual_note end as note,
            (select coalesce(max(id), 0) from presence_events) as "lastEventId"
@@ -80,7 +88,7 @@ export async function rosterDeltasAfter(
 ): Promise<Array<{ eventId: number; row: RosterRow }>> {
   const rows = await db.execute<RawRow & { eventId: string }>(sql`
     select e.id as "eventId", u.id as "agentId", u.name, u.email, e.status, e.reason, e.since, e.devices, e.version,
-           ${teamColumns}, ${lastSeenColumn},
+           ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
            case when e.reason = 'forced' then (select a.name from users a where a.id = e.actor_id) end as "forcedBy",
            case when e.reason = 'forced' then e.note end as note
       from presence_events e join users u on u.id = e.agent_id join agent_presence p on p.agent_id = e.agent_id

@@ -9,6 +9,7 @@ import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
 import { agentPresence, deviceSessions, presenceEvents } from '../../db/schema';
 import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
+import { returnOffers } from '../routing/ledger';
 import { aggregate, type ManualReason, type Status } from './aggregate';
 
 const EVENT_ORDER_LOCK = 7_204_114; // arbitrary, unique to this purpose
@@ -26,11 +27,13 @@ export type ChangeOptions = {
   change?: (tx: Tx) => Promise<void>;
   /** A new chosen status (reason `manual`) or imposed one (`forced`, with actor and note). */
   manual?: { status: Status; reason: ManualReason; actorId?: string; note?: string };
+  /** Record an event even if the presence row is unchanged: the agent's load changed (a roster row carries it). */
+  loadChanged?: boolean;
 };
 
 export type ChangeResult = { changed: boolean; eventId?: number; status: Status; version: number };
 
-type PresenceRow = typeof agentPresence.$inferSelect;
+export type PresenceRow = typeof agentPresence.$inferSelect;
 
 export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<ChangeResult> {
   return db.transaction(async (tx) => {
@@ -70,6 +73,17 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
   });
 }
 
+/**
+ * A change inside a transaction that already holds the agent's row (routing:
+ * an offer or a completed ticket changes the agent's load); rings the presence
+ * doorbell for it.
+ */
+export async function changeLockedAgent(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
+  const result = await applyChange(tx, current, opts);
+  if (result.eventId !== undefined) await tx.execute(presenceChannel.notify({ e: result.eventId, n: 1 }));
+  return result;
+}
+
 /** The change itself, on a row the transaction has locked; records the event but does not notify. */
 async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
   await opts.change?.(tx);
@@ -91,9 +105,14 @@ async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions): P
     manualReason === current.manualReason &&
     manualActorId === current.manualActorId &&
     manualNote === current.manualNote;
-  if (unchanged) return { changed: false, status: current.status, version: current.version };
+  if (unchanged && !opts.loadChanged) return { changed: false, status: current.status, version: current.version };
 
   const statusChanged = next.status !== current.status;
+  // Away or offline, an agent keeps no offers: they go back to their queues now
+  // (before the event-order lock: ticket events are ordered first).
+  if (statusChanged && (next.status === 'away' || next.status === 'offline')) {
+    await returnOffers(tx, { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' });
+  }
   await tx.execute(sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
   const [row] = await tx
     .update(agentPresence)

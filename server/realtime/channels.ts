@@ -33,6 +33,12 @@ export const presenceChannel = channel(
   z.object({ e: z.number().int().positive(), n: z.number().int().positive() }),
 );
 
+/** Ticket events were committed: `n` of them, the last `e` (the ticket feed's doorbell). */
+export const ticketChannel = channel(
+  'sb_tickets',
+  z.object({ e: z.number().int().positive(), n: z.number().int().positive() }),
+);
+
 const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_out']);
 
 /**

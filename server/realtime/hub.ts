@@ -1,69 +1,71 @@
 // The fan-out hub of one node: one LISTEN connection (opened by postgres.js,
-// apart from the pool) and the set of local subscribers. A notification is a
-// doorbell: the hub reads the roster deltas after the last event id it
-// delivered, in id order, and hands each to every subscriber. Because it
+// apart from the pool) and, per event log, the set of local subscribers. A
+// notification is a doorbell: the hub reads the log after the last event id it
+// delivered, in id order, and hands each event to every subscriber. Because it
 // always reads from its cursor, a lost connection loses nothing: postgres.js
 // listens again on reconnect and calls `onlisten`, and the hub reads again.
+// Two logs are tailed: presence (roster rows) and tickets (the ticket feed).
 import type { Db, Sql } from '../../db/client';
 import { latestEventId, rosterDeltasAfter, type RosterRow } from '../../db/queries/roster';
+import { ticketEventsAfter, ticketLogSpan, type TicketDelta } from '../../db/queries/tickets';
 import type { Logger } from '../log';
-import { controlChannel, presenceChannel, type ControlMessage } from './channels';
+import { controlChannel, presenceChannel, ticketChannel, type ControlMessage } from './channels';
 
 export type RosterDelta = { eventId: number; row: RosterRow };
-type Listener = (delta: RosterDelta) => void;
+export type { TicketDelta };
 
 const BATCH = 1_000;
 /** After a failed read, how soon to read again. */
 const RETRY_MS = 1_000;
 
-export class Hub {
-  private readonly listeners = new Set<Listener>();
+type Doorbell = { name: string; parse: (raw: string) => { e: number } | undefined };
+
+/** One event log followed from a cursor, delivered to local subscribers in id order. */
+export class LogTail<T extends { eventId: number }> {
+  private readonly listeners = new Set<(event: T) => void>();
   private cursor = 0;
   private draining: Promise<void> | undefined;
   private again = false;
-  private unlisten: Array<() => Promise<void>> = [];
-  private readonly controlListeners = new Set<(message: ControlMessage) => void>();
+  private unlisten: (() => Promise<void>) | undefined;
 
-  constructor(private readonly deps: { sql: Sql; db: Db; log: Logger }) {}
+  constructor(
+    private readonly deps: {
+      sql: Sql;
+      log: Logger;
+      doorbell: Doorbell;
+      latest: () => Promise<number>;
+      readAfter: (afterId: number, limit: number) => Promise<T[]>;
+    },
+  ) {}
 
   /** Id of the last event delivered to subscribers. */
   get lastEventId(): number {
     return this.cursor;
   }
 
-  async start(): Promise<void> {
-    if (this.unlisten.length) return;
-    this.cursor = await latestEventId(this.deps.db);
-    const control = await this.deps.sql.listen(controlChannel.name, (raw) => {
-      const message = controlChannel.parse(raw);
-      if (message) for (const listener of this.controlListeners) listener(message);
-    });
-    const listening = await this.deps.sql.listen(
-      presenceChannel.name,
-      (raw) => {
-        const payload = presenceChannel.parse(raw);
-        if (payload && payload.e <= this.cursor) return; // already read
-        this.ring();
-      },
-      // Called on the first LISTEN and after every reconnect: read what was missed.
-      () => this.ring(),
-    );
-    this.unlisten = [listening.unlisten, control.unlisten];
-  }
-
-  /** Control messages (sessions ended elsewhere, sign-outs) for this node's connections. */
-  onControl(listener: (message: ControlMessage) => void): () => void {
-    this.controlListeners.add(listener);
-    return () => this.controlListeners.delete(listener);
-  }
-
-  subscribe(listener: Listener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
-  }
-
   get subscribers(): number {
     return this.listeners.size;
+  }
+
+  async start(): Promise<void> {
+    if (this.unlisten) return;
+    this.cursor = await this.deps.latest();
+    const listening = await this.deps.sql.listen(
+      this.deps.doorbell.name,
+      (raw) => {
+        const payload = this.deps.doorbell.parse(raw);
+        if (payload && payload.e <= this.cursor) return; // already read
+        void this.ring();
+      },
+      // Called on the first LISTEN and after every reconnect: read what was missed.
+      () => void this.ring(),
+    );
+    this.unlisten = listening.unlisten;
+  }
+
+  subscribe(listener: (event: T) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** Reads and delivers every event after the cursor; coalesces rings that arrive meanwhile. */
@@ -81,27 +83,91 @@ export class Hub {
       this.again = false;
       try {
         for (;;) {
-          const deltas = await rosterDeltasAfter(this.deps.db, { afterId: this.cursor, limit: BATCH });
-          for (const delta of deltas) {
-            this.cursor = delta.eventId;
-            for (const listener of this.listeners) listener(delta);
+          const events = await this.deps.readAfter(this.cursor, BATCH);
+          for (const event of events) {
+            this.cursor = event.eventId;
+            for (const listener of this.listeners) listener(event);
           }
-          if (deltas.length < BATCH) break;
+          if (events.length < BATCH) break;
         }
       } catch (error) {
         // Read again from the cursor shortly (a notification or a re-LISTEN may also ring first).
-        this.deps.log.error('hub read failed', { error });
-        if (this.unlisten.length) setTimeout(() => void this.ring(), RETRY_MS).unref();
+        this.deps.log.error('hub read failed', { channel: this.deps.doorbell.name, error });
+        if (this.unlisten) setTimeout(() => void this.ring(), RETRY_MS).unref();
       }
     } while (this.again);
   }
 
   async stop(): Promise<void> {
     const unlisten = this.unlisten;
-    this.unlisten = [];
+    this.unlisten = undefined;
     this.listeners.clear();
-    this.controlListeners.clear();
-    await Promise.all(unlisten.map((u) => u().catch(() => {})));
+    await unlisten?.().catch(() => {});
     await this.draining;
+  }
+}
+
+export class Hub {
+  /** Roster rows, one per presence event. */
+  readonly presence: LogTail<RosterDelta>;
+  /** The ticket feed, one per ticket event. */
+  readonly tickets: LogTail<TicketDelta>;
+  private unlistenControl: (() => Promise<void>) | undefined;
+  private readonly controlListeners = new Set<(message: ControlMessage) => void>();
+
+  constructor(private readonly deps: { sql: Sql; db: Db; log: Logger }) {
+    const { sql, db, log } = deps;
+    this.presence = new LogTail({
+      sql,
+      log,
+      doorbell: presenceChannel,
+      latest: () => latestEventId(db),
+      readAfter: (afterId, limit) => rosterDeltasAfter(db, { afterId, limit }),
+    });
+    this.tickets = new LogTail({
+      sql,
+      log,
+      doorbell: ticketChannel,
+      latest: async () => (await ticketLogSpan(db)).latest,
+      readAfter: (afterId, limit) => ticketEventsAfter(db, { afterId, limit }),
+    });
+  }
+
+  async start(): Promise<void> {
+    if (this.unlistenControl) return;
+    const control = await this.deps.sql.listen(controlChannel.name, (raw) => {
+      const message = controlChannel.parse(raw);
+      if (message) for (const listener of this.controlListeners) listener(message);
+    });
+    this.unlistenControl = control.unlisten;
+    await this.presence.start();
+    await this.tickets.start();
+  }
+
+  /** Control messages (sessions ended elsewhere, sign-outs) for this node's connections. */
+  onControl(listener: (message: ControlMessage) => void): () => void {
+    this.controlListeners.add(listener);
+    return () => this.controlListeners.delete(listener);
+  }
+
+  // The presence log, by its old names: most subscribers follow the roster.
+  get lastEventId(): number {
+    return this.presence.lastEventId;
+  }
+  subscribe(listener: (delta: RosterDelta) => void): () => void {
+    return this.presence.subscribe(listener);
+  }
+  ring(): Promise<void> {
+    return this.presence.ring();
+  }
+  get subscribers(): number {
+    return this.presence.subscribers + this.tickets.subscribers;
+  }
+
+  async stop(): Promise<void> {
+    const unlisten = this.unlistenControl;
+    this.unlistenControl = undefined;
+    this.controlListeners.clear();
+    await Promise.all([this.presence.stop(), this.tickets.stop(), unlisten?.().catch(() => {})]);
   }
 }

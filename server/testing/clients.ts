@@ -48,6 +48,28 @@ export function httpClient(baseUrl: string, cookie?: string): TRPCClient<AppRout
   });
 }
 
+/** A tRPC client of an integration: plain HTTP with `Authorization: Bearer <key>`. */
+export function keyClient(baseUrl: string, key: string): TRPCClient<AppRouter> {
+  return createTRPCClient<AppRouter>({
+    links: [httpLink({ url: `${baseUrl}/api/trpc`, headers: { authorization: `Bearer ${key}` } })],
+  });
+}
+
+/** An integration's WebSocket client (subscriptions such as tickets.events), authenticated by its key. */
+export function keySocketClient(baseUrl: string, key: string): SocketClient {
+  class KeySocket extends WebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols, { headers: { authorization: `Bearer ${key}` } });
+    }
+  }
+  const wsClient = createWSClient({
+    url: `${baseUrl.replace(/^http/, 'ws')}/api/trpc`,
+    WebSocket: KeySocket as unknown as typeof globalThis.WebSocket,
+    retryDelayMs: () => 100,
+  });
+  return { trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] }), close: () => wsClient.close() };
+}
+
 /** Collects a subscription's data, for assertions with expect.poll. */
 export function collect<T>(): { items: T[]; push: (item: T) => void } {
   const items: T[] = [];

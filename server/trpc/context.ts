@@ -5,12 +5,15 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import type { SessionUser } from '../../db/queries/people';
+import { authenticateKey, bearerToken, type KeyPrincipal } from '../auth/api-keys';
 import { hashToken, readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
 import type { Services } from '../services';
 
 export type Context = {
   services: Services;
   user: SessionUser | undefined;
+  /** The integration's API key the request carries (`Authorization: Bearer`), when it carries one. */
+  apiKey: KeyPrincipal | undefined;
   token: string | undefined;
   /** The stored id (hash) of the browser sign-in the request carries. */
   authSessionId: string | undefined;
@@ -28,11 +31,13 @@ function isSecure(req: IncomingMessage): boolean {
   return proto === 'https' || (req.socket as { encrypted?: boolean }).encrypted === true;
 }
 
-/** What both transports read from the request: the sign-in cookie, its user, the client. */
+/** What both transports read from the request: the API key or the sign-in cookie, its user, the client. */
 async function fromRequest(services: Services, req: IncomingMessage) {
-  const token = readCookie(req.headers.cookie, SESSION_COOKIE);
+  const key = bearerToken(req.headers.authorization);
+  const token = key ? undefined : readCookie(req.headers.cookie, SESSION_COOKIE);
   return {
     services,
+    apiKey: key ? await authenticateKey(services.db, key) : undefined,
     user: await userForToken(services.db, token),
     token,
     authSessionId: token ? hashToken(token) : undefined,
@@ -53,10 +58,10 @@ export function httpContextFactory(services: Services) {
 export function wsContextFactory(services: Services) {
   return async ({ req, res }: { req: IncomingMessage; res: WebSocket }): Promise<Context> => {
     const base = await fromRequest(services, req);
-    if (!base.user) {
+    if (!base.user && !base.apiKey) {
       throw new TRPCError({
         code: 'UNAUTHORIZED',
-        message: 'Sign in first: this WebSocket carries no valid session cookie',
+        message: 'Sign in first: this WebSocket carries no valid session cookie or API key',
       });
     }
     return {

@@ -4,10 +4,12 @@
 // middleware narrows the context by role.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { SessionUser } from '../../db/queries/people';
+import type { Scope } from '../auth/api-keys';
 import { InvalidCredentialsError } from '../auth/service';
 import { NotAllowedError } from '../presence/actions';
 import { SessionNotLiveError } from '../presence/engine';
 import { NotAnAgentError } from '../presence/store';
+import { RoutingNotFoundError, TicketStateError } from '../routing/errors';
 import type { Context } from './context';
 
 type Issue = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string };
@@ -56,6 +58,12 @@ const mapErrors = t.middleware(async ({ next }) => {
     if (cause instanceof NotAnAgentError || cause instanceof SessionNotLiveError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
     }
+    if (cause instanceof RoutingNotFoundError) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+    if (cause instanceof TicketStateError) {
+      throw new TRPCError({ code: 'CONFLICT', message: cause.message, cause });
+    }
     if (cause instanceof NotAllowedError) {
       throw new TRPCError({ code: 'FORBIDDEN', message: cause.message, cause });
     }
@@ -80,6 +88,17 @@ export const supervisorProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
   return next();
 });
+
+/** Calls by an integration's API key with `scope` (a key with `admin` has every scope). */
+export function keyProcedure(scope: Scope) {
+  return publicProcedure.use(({ ctx, next }) => {
+    if (!ctx.apiKey) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key: Authorization: Bearer <key>' });
+    if (!ctx.apiKey.scopes.includes(scope) && !ctx.apiKey.scopes.includes('admin')) {
+      throw new TRPCError({ code: 'FORBIDDEN', message: `This API key lacks the ${scope} scope` });
+    }
+    return next({ ctx: { ...ctx, apiKey: ctx.apiKey } });
+  });
+}
 
 export const adminProcedure = authedProcedure.use(({ ctx, next }) => {
   if (ctx.user.role !== 'admin') throw new TRPCError({ code: 'FORBIDDEN', message: 'Admins only' });

@@ -1,6 +1,10 @@
 // The application router: every procedure the API offers, by namespace.
 import { router } from './init';
 import { authRouter } from './routers/auth';
+import { keysRouter } from './routers/keys';
+import { availabilityRouter, queuesRouter } from './routers/queues';
+import { ticketsRouter } from './routers/tickets';
+import { workRouter } from './routers/work';
 import { presenceRouter } from './routers/presence';
 import { rosterRouter } from './routers/roster';
 import { systemRouter } from './routers/system';
@@ -12,6 +16,11 @@ export const appRouter = router({
   roster: rosterRouter,
   team: teamRouter,
   system: systemRouter,
+  tickets: ticketsRouter,
+  queues: queuesRouter,
+  availability: availabilityRouter,
+  work: workRouter,
+  keys: keysRouter,
 });
 
 export type AppRouter = typeof appRouter;

@@ -1,0 +1,127 @@
+// API keys for integrations (ticketing systems): `Authorization: Bearer sbk_…`.
+// A key is shown once, at creation; only its SHA-256 is stored. Each key has
+// scopes, an optional expiry, a last-used time (renewed at most once a minute)
+// and can be revoked, which takes effect on its next request.
+import { createHash, randomBytes } from 'node:crypto';
+import { and, desc, eq, isNull, sql } from 'drizzle-orm';
+import type { DbOrTx } from '../../db/client';
+import { apiKeys, integrations } from '../../db/schema';
+
+export const SCOPES = ['tickets:write', 'tickets:read', 'presence:read', 'admin'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export type KeyPrincipal = { keyId: string; integrationId: string; integration: string; scopes: Scope[] };
+
+const KEY_PREFIX = 'sbk_';
+const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+
+export class UnknownIntegrationError extends Error {
+  override name = 'UnknownIntegrationError';
+}
+
+/** Creates a key for an integration (created on first use of its name); the plaintext key is returned only here. */
+export async function createApiKey(
+  db: DbOrTx,
+  params: { integration: string; name: string; scopes: Scope[]; expiresAt?: Date; createdBy?: string },
+): Promise<{ id: string; key: string; prefix: string; integrationId: string }> {
+  const key = `${KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+  const prefix = key.slice(0, 12);
+  return db.transaction(async (tx) => {
+    await tx.insert(integrations).values({ name: params.integration }).onConflictDoNothing({ target: integrations.name });
+    const [integration] = await tx.select({ id: integrations.id }).from(integrations).where(eq(integrations.name, params.integration));
+    if (!integration) throw new UnknownIntegrationError(`integration: ${params.integration} could not be created`);
+    const [row] = await tx
+      .insert(apiKeys)
+      .values({
+        integrationId: integration.id,
+        name: params.name,
+        prefix,
+        hash: hashKey(key),
+        scopes: [...new Set(params.scopes)],
+        expiresAt: params.expiresAt ?? null,
+        createdBy: params.createdBy ?? null,
+      })
+      .returning({ id: apiKeys.id });
+    if (!row) throw new Error('api key insert returned nothing');
+    return { id: row.id, key, prefix, integrationId: integration.id };
+  });
+}
+
+/** The principal of a presented key, or undefined if unknown, revoked or expired. */
+export async function authenticateKey(db: DbOrTx, key: string): Promise<KeyPrincipal | undefined> {
+  if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
+  const [row] = await db
+    .select({
+      keyId: apiKeys.id,
+      integrationId: apiKeys.integrationId,
+      integration: integrations.name,
+      scopes: apiKeys.scopes,
+      usedRecently: sql<boolean>`${apiKeys.lastUsedAt} > now() - interval '1 minute'`,
+    })
+    .from(apiKeys)
+    .innerJoin(integrations, eq(integrations.id, apiKeys.integrationId))
+    .where(
+      and(
+        eq(apiKeys.hash, hashKey(key)),
+        isNull(apiKeys.revokedAt),
+        sql`(${apiKeys.expiresAt} is null or ${apiKeys.expiresAt} > now())`,
+      ),
+    );
+  if (!row) return undefined;
+  if (!row.usedRecently) await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.keyId));
+  return { keyId: row.keyId, integrationId: row.integrationId, integration: row.integration, scopes: row.scopes as Scope[] };
+}
+
+export type KeyInfo = {
+  id: string;
+  name: string;
+  prefix: string;
+  integration: string;
+  scopes: string[];
+  createdAt: string;
+  expiresAt: string | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+};
+
+export async function listApiKeys(db: DbOrTx): Promise<KeyInfo[]> {
+  const rows = await db
+    .select({
+      id: apiKeys.id,
+      name: apiKeys.name,
+      prefix: apiKeys.prefix,
+      integration: integrations.name,
+      scopes: apiKeys.scopes,
+      createdAt: apiKeys.createdAt,
+      expiresAt: apiKeys.expiresAt,
+      lastUsedAt: apiKeys.lastUsedAt,
+      revokedAt: apiKeys.revokedAt,
+    })
+    .from(apiKeys)
+    .innerJoin(integrations, eq(integrations.id, apiKeys.integrationId))
+    .orderBy(desc(apiKeys.createdAt));
+  const iso = (d: Date | null) => (d ? d.toISOString() : null);
+  return rows.map((r) => ({
+    ...r,
+    createdAt: r.createdAt.toISOString(),
+    expiresAt: iso(r.expiresAt),
+    lastUsedAt: iso(r.lastUsedAt),
+    revokedAt: iso(r.revokedAt),
+  }));
+}
+
+/** Revokes a key; returns false if there is no such key or it was already revoked. */
+export async function revokeApiKey(db: DbOrTx, params: { id: string }): Promise<boolean> {
+  const rows = await db
+    .update(apiKeys)
+    .set({ revokedAt: sql`now()` })
+    .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
+    .returning({ id: apiKeys.id });
+  return rows.length > 0;
+}
+
+/** The key a request presents: `Authorization: Bearer …` (HTTP) or a WebSocket's connection params. */
+export function bearerToken(header: string | undefined): string | undefined {
+  const match = /^Bearer\s+(\S+)$/i.exec(header ?? '');
+  return match?.[1];
+}

@@ -1,0 +1,210 @@
+// The router of one node. Routing runs whenever capacity may have appeared,
+// learnt from the two event feeds every node tails: a presence event of an
+// agent who became available or whose load fell (a ticket completed, released,
+// declined, expired, cancelled) kicks the queues of that agent's teams; a ticket
+// back in its queue kicks that queue. A new ticket is offered in the very
+// transaction that creates it. Every node routes; SKIP LOCKED keeps their
+// claims apart. A periodic sweep is only the safety net.
+// Offers end by a local timer at the deadline (fast) or by a pg-boss job
+// (durable, if this node dies); `expireOffer` acts only on the offer it names,
+// so whichever comes first ends it, exactly once.
+import { sql } from 'drizzle-orm';
+import type { PgBoss } from 'pg-boss';
+import type { Db } from '../../db/client';
+import { queues as queuesTable } from '../../db/schema';
+import type { Logger } from '../log';
+import type { Hub, RosterDelta, TicketDelta } from '../realtime/hub';
+import {
+  agentAct,
+  cancelTicket,
+  claimNext,
+  createTicket,
+  expireOffer,
+  overdueOffers,
+  requeueAbandoned,
+  type AgentAction,
+  type NewTicket,
+  type Offer,
+  type Queue,
+  type RoutingSettings,
+} from './store';
+
+export const OFFER_EXPIRY_QUEUE = 'offer-expiry';
+const QUEUE_CACHE_MS = 2_000;
+/** Ticket events that put a ticket back in its queue. */
+const BACK_IN_QUEUE = new Set(['requeued', 'declined', 'offer_expired', 'released']);
+/** Ticket events that free capacity of the agent named in them. */
+const FREES_AGENT = new Set(['declined', 'offer_expired', 'released', 'completed', 'cancelled', 'requeued']);
+
+export type RouterStats = { claims: number; offers: number; expired: number; kicks: number };
+
+export class Router {
+  readonly stats: RouterStats = { claims: 0, offers: 0, expired: 0, kicks: 0 };
+  private queueCache: { at: number; byId: Map<string, Queue> } | undefined;
+  private readonly dirty = new Set<string>();
+  private running: Promise<void> | undefined;
+  private readonly timers = new Map<string, NodeJS.Timeout>();
+  /** What the presence feed last said of each agent: available or not, and their teams. */
+  private readonly available = new Map<string, boolean>();
+  private readonly teamsOf = new Map<string, string[]>();
+  private unsubscribe: Array<() => void> = [];
+  private sweepTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      hub: Hub;
+      boss: PgBoss;
+      log: Logger;
+      settings: RoutingSettings & { assignedRequeueAfterMs: number; sweepMs: number };
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const { boss, hub, settings } = this.deps;
+    await boss.createQueue(OFFER_EXPIRY_QUEUE, { policy: 'standard', retryLimit: 5, retryDelay: 1, retentionSeconds: 3600, deleteAfterSeconds: 600 });
+    await boss.work<{ ticketId: string; offerId: string }>(OFFER_EXPIRY_QUEUE, { pollingIntervalSeconds: 1, batchSize: 50 }, async (jobs) => {
+      for (const job of jobs) await this.expire(job.data);
+    });
+    this.unsubscribe = [hub.presence.subscribe((d) => this.onPresence(d)), hub.tickets.subscribe((d) => this.onTicket(d))];
+    this.sweepTimer = setInterval(() => void this.sweep(), settings.sweepMs);
+    this.sweepTimer.unref();
+    void this.sweep();
+  }
+
+  /** Creates a ticket (offering it at once if someone can take it). */
+  async create(integrationId: string, ticket: NewTicket) {
+    const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket });
+    if (result.offer) this.offered(result.offer);
+    return result.ticket;
+  }
+
+  act(params: { agentId: string; ticketId: string; action: AgentAction; reason?: string }) {
+    return agentAct(this.deps.db, params);
+  }
+
+  cancel(params: { integrationId: string; ticketId: string; reason?: string }) {
+    return cancelTicket(this.deps.db, params);
+  }
+
+  /** Routes the given queues now (coalescing with a run in progress). */
+  kick(queueIds: Iterable<string>): Promise<void> {
+    for (const id of queueIds) this.dirty.add(id);
+    this.stats.kicks += 1;
+    this.running ??= this.run().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  private async run(): Promise<void> {
+    while (this.dirty.size && !this.stopped) {
+      const [queueId] = this.dirty;
+      this.dirty.delete(queueId!);
+      const queue = (await this.queues()).get(queueId!) ?? (await this.queues({ fresh: true })).get(queueId!);
+      if (!queue) continue;
+      try {
+        for (;;) {
+          this.stats.claims += 1;
+          const offer = await claimNext(this.deps.db, this.deps.settings, queue);
+          if (!offer) break;
+          this.offered(offer);
+        }
+      } catch (error) {
+        this.deps.log.error('routing a queue failed', { queueId, error });
+      }
+    }
+  }
+
+  private offered(offer: Offer): void {
+    this.stats.offers += 1;
+    if (!offer.expiresAt) return; // auto-accepted
+    const expiresAt = offer.expiresAt;
+    const timer = setTimeout(() => {
+      this.timers.delete(offer.offerId);
+      void this.expire({ ticketId: offer.ticketId, offerId: offer.offerId });
+    }, Math.max(0, expiresAt.getTime() - Date.now()));
+    timer.unref();
+    this.timers.set(offer.offerId, timer);
+    // The durable path, if this node is gone by then.
+    this.deps.boss
+      .send(OFFER_EXPIRY_QUEUE, { ticketId: offer.ticketId, offerId: offer.offerId }, { startAfter: new Date(expiresAt.getTime() + 250) })
+      .catch((error: unknown) => this.deps.log.error('scheduling an offer expiry failed', { error }));
+  }
+
+  private async expire(offer: { ticketId: string; offerId: string }): Promise<void> {
+    try {
+      const result = await expireOffer(this.deps.db, this.deps.settings, offer);
+      if (result.expired) this.stats.expired += 1;
+    } catch (error) {
+      this.deps.log.error('ending an offer failed', { ...offer, error });
+      throw error; // a job retries
+    }
+  }
+
+  /** An agent who became available may take work from any queue of their teams. */
+  private onPresence(delta: RosterDelta): void {
+    const { row } = delta;
+    const wasAvailable = this.available.get(row.agentId);
+    this.available.set(row.agentId, row.status === 'available');
+    this.teamsOf.set(row.agentId, row.teamIds);
+    if (row.status === 'available' && !wasAvailable) void this.kickTeams(row.teamIds);
+  }
+
+  /** A ticket back in its queue may go to someone; an agent whose load fell may take more. */
+  private onTicket(delta: TicketDelta): void {
+    if (BACK_IN_QUEUE.has(delta.type)) void this.kick([delta.queueId]);
+    if (delta.agentId && FREES_AGENT.has(delta.type)) {
+      const teams = this.teamsOf.get(delta.agentId);
+      if (teams) void this.kickTeams(teams);
+      else void this.kick([delta.queueId]).then(() => this.kickAgentTeams(delta.agentId!));
+    }
+  }
+
+  private async kickTeams(teamIds: readonly string[]): Promise<void> {
+    const ofTeams = (byId: Map<string, Queue>) => [...byId.values()].filter((q) => teamIds.includes(q.teamId));
+    let mine = ofTeams(await this.queues());
+    // A team without a queue in the cache may have gained one since it was read.
+    if (new Set(mine.map((q) => q.teamId)).size < teamIds.length) mine = ofTeams(await this.queues({ fresh: true }));
+    if (mine.length) await this.kick(mine.map((q) => q.id));
+  }
+
+  private async kickAgentTeams(agentId: string): Promise<void> {
+    const rows = await this.deps.db.execute<{ teamId: string }>(
+      sql`select team_id as "teamId" from team_members where user_id = ${agentId} and role = 'agent'`,
+    );
+    this.teamsOf.set(agentId, rows.map((r) => r.teamId));
+    await this.kickTeams(rows.map((r) => r.teamId));
+  }
+
+  /** Queues by id, cached briefly (a queue's settings change rarely; a new queue is read on first sight). */
+  private async queues(options: { fresh?: boolean } = {}): Promise<Map<string, Queue>> {
+    if (!options.fresh && this.queueCache && Date.now() - this.queueCache.at < QUEUE_CACHE_MS) return this.queueCache.byId;
+    const rows = await this.deps.db.select().from(queuesTable);
+    this.queueCache = { at: Date.now(), byId: new Map(rows.map((q) => [q.id, q])) };
+    return this.queueCache.byId;
+  }
+
+  /** The safety net: overdue offers, tickets held by agents gone too long, and every queue with waiting tickets. */
+  async sweep(): Promise<void> {
+    try {
+      for (const offer of await overdueOffers(this.deps.db)) await this.expire(offer);
+      const requeued = await requeueAbandoned(this.deps.db, { afterMs: this.deps.settings.assignedRequeueAfterMs });
+      const waiting = await this.deps.db.execute<{ queueId: string }>(
+        sql`select distinct queue_id as "queueId" from tickets where state = 'queued'`,
+      );
+      await this.kick([...requeued, ...waiting.map((w) => w.queueId)]);
+    } catch (error) {
+      this.deps.log.error('routing sweep failed', { error });
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.sweepTimer);
+    for (const u of this.unsubscribe) u();
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    await this.deps.boss.offWork(OFFER_EXPIRY_QUEUE).catch(() => {});
+    await this.running;
+  }
+}

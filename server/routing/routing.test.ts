@@ -1,0 +1,182 @@
+// Integration: routing against a real PostgreSQL and a real node — offers at
+// creation, idempotent creation, capacity and priority, accept/complete freeing
+// capacity, offer timeouts (exactly once) and missed-offer auto-away, re-routing
+// when an agent goes offline, auto-accept queues, and the explanation of each claim.
+import { randomUUID } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { insertQueue, setCapacity } from '../../db/queries/queues';
+import { createApiKey } from '../auth/api-keys';
+import type { RunningNode } from '../node';
+import { attachSession, changeAgent, endSession } from '../presence/store';
+import { keyClient } from '../testing/clients';
+import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
+import { startTestNode } from '../testing/node';
+
+let t: TestDatabase;
+let node: RunningNode;
+let api: ReturnType<typeof keyClient>;
+const OFFER_TIMEOUT_MS = 700;
+
+beforeAll(async () => {
+  t = await createTestDatabase();
+  node = await startTestNode(t.url, { OFFER_TIMEOUT_MS: String(OFFER_TIMEOUT_MS), MISSED_OFFERS_LIMIT: '2', ROUTING_SWEEP_MS: '60000' });
+  const { key } = await createApiKey(t.db, { integration: 'Test desk', name: 'tests', scopes: ['tickets:write', 'tickets:read'] });
+  api = keyClient(node.url, key);
+});
+afterAll(async () => {
+  await node?.stop();
+  await t?.drop();
+});
+
+/** A team with its own queue; agents start offline. */
+async function team(agents: number, queue: Parameters<typeof insertQueue>[1] extends infer P ? Partial<P> : never = {}) {
+  const name = `Team ${randomUUID().slice(0, 8)}`;
+  const seeded = await seedTeam(t.db, { team: name, agents });
+  const q = await insertQueue(t.db, { name: `${name} queue`, teamId: seeded.teamId, ...queue });
+  return { ...seeded, queue: `${name} queue`, queueId: q.id };
+}
+
+/** Connects a device for the agent (on this node), which makes them available. */
+async function online(agentId: string) {
+  const attached = await attachSession(node.services.db, {
+    agentId,
+    deviceId: 'test-device',
+    clientSessionId: randomUUID(),
+    nodeId: node.services.engine.nodeId,
+    label: 'Test device',
+  });
+  return () => endSession(node.services.db, { agentId, sessionId: attached.sessionId, generation: attached.generation, reason: 'closed' });
+}
+
+const create = (queue: string, over: Record<string, unknown> = {}) =>
+  api.tickets.create.mutate({ externalId: randomUUID(), queue, channel: 'chat', subject: 'Help', ...over });
+
+const stateOf = async (id: string) => {
+  const ticket = await api.tickets.get.query({ id });
+  return { state: ticket.state, agentId: ticket.agent?.id ?? null };
+};
+
+const agentAct = (agentId: string, ticketId: string, action: 'accept' | 'decline' | 'complete' | 'release') =>
+  node.services.router.act({ agentId, ticketId, action });
+
+describe('offers', () => {
+  it('offers a new ticket at once to the agent with most spare capacity, and explains every skip', async () => {
+    const { agents, queue } = await team(3);
+    const [busy, free, away] = [agents[0]!, agents[1]!, agents[2]!];
+    await online(busy.id);
+    await online(free.id);
+    await online(away.id);
+    await changeAgent(t.db, { agentId: away.id, manual: { status: 'away', reason: 'manual' } });
+    const first = await create(queue);
+    // busy is offered first or free is: whichever, it now has load 1; the next goes to the other.
+    const firstHolder = (await stateOf(first.id)).agentId;
+    const second = await create(queue);
+    const detail = await api.tickets.get.query({ id: second.id });
+    expect(detail.state).toBe('offered');
+    expect(detail.agent?.id).not.toBe(firstHolder);
+    expect([busy.id, free.id]).toContain(detail.agent?.id);
+
+    const offered = detail.events.find((e) => e.type === 'offered');
+    const explanation = offered?.explanation as { considered: Array<{ agentId: string; eligible: boolean; reason?: string }>; why: string; winnerName: string };
+    expect(explanation.considered).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ agentId: away.id, eligible: false, reason: 'not_available' }),
+        expect.objectContaining({ agentId: firstHolder, eligible: true }),
+      ]),
+    );
+    expect(explanation.why).toMatch(/most spare capacity \(3\) of 2 eligible/);
+    expect(explanation.winnerName).toBe(detail.agent?.name);
+  });
+
+  it('gives 50 concurrent identical creates one ticket and 50 equal answers', async () => {
+    const { queue } = await team(1);
+    const call = { externalId: `same-${randomUUID()}`, queue, channel: 'email' as const, subject: 'Invoice', priority: 2 };
+    const answers = await Promise.all(Array.from({ length: 50 }, () => api.tickets.create.mutate(call)));
+    expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+    const rows = await t.sql`select count(*)::int as n from tickets where external_id = ${call.externalId}`;
+    expect(rows[0]?.n).toBe(1);
+  });
+
+  it('keeps a ticket queued while the only agent is at capacity, and offers it the moment capacity frees', async () => {
+    const { agents, queue } = await team(1);
+    const agent = agents[0]!;
+    await setCapacity(t.db, { agentId: agent.id, capacity: { chat: 1 } });
+    await online(agent.id);
+    const first = await create(queue);
+    expect(await stateOf(first.id)).toEqual({ state: 'offered', agentId: agent.id });
+    await agentAct(agent.id, first.id, 'accept');
+    const low = await create(queue, { priority: 4 });
+    const urgent = await create(queue, { priority: 1 });
+    const waiting = await api.tickets.get.query({ id: urgent.id });
+    expect(waiting).toMatchObject({ state: 'queued', waitReason: '1 at capacity' });
+
+    await agentAct(agent.id, first.id, 'complete');
+    // The most urgent goes first, though it was created later.
+    await expect.poll(() => stateOf(urgent.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: agent.id });
+    expect((await stateOf(low.id)).state).toBe('queued');
+  });
+
+  it('answers an agent acting on a ticket not theirs with NOT_FOUND, and a wrong state with CONFLICT', async () => {
+    const { agents, queue } = await team(2);
+    await online(agents[0]!.id);
+    const ticket = await create(queue);
+    await expect(agentAct(agents[1]!.id, ticket.id, 'accept')).rejects.toThrow(/no such ticket/);
+    await expect(agentAct(agents[0]!.id, ticket.id, 'complete')).rejects.toThrow(/needs it assigned/);
+  });
+});
+
+describe('timeouts and re-routing', () => {
+  it('ends an unanswered offer exactly once, and sets the agent away after two missed in a row', async () => {
+    const { agents, queue } = await team(1);
+    const agent = agents[0]!;
+    await online(agent.id);
+    const ticket = await create(queue);
+    expect((await stateOf(ticket.id)).agentId).toBe(agent.id);
+    // Offered, expired, offered again (the only agent), expired again: away (missed_offers).
+    await expect
+      .poll(async () => (await t.sql`select status, reason from agent_presence where agent_id = ${agent.id}`)[0], { timeout: 5_000 })
+      .toEqual({ status: 'away', reason: 'missed_offers' });
+    expect(await stateOf(ticket.id)).toEqual({ state: 'queued', agentId: null });
+    // The pg-boss jobs for both offers run after the timers did: they must change nothing.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    const events = await t.sql`select type from ticket_events where ticket_id = ${ticket.id} order by id`;
+    expect(events.map((e) => e.type)).toEqual(['created', 'offered', 'offer_expired', 'offered', 'offer_expired']);
+  });
+
+  it('sends an offered ticket back at once when its agent goes offline, and on to the next agent', async () => {
+    const { agents, queue } = await team(2);
+    const [a, b] = [agents[0]!, agents[1]!];
+    const leave = await online(a.id);
+    const ticket = await create(queue);
+    expect((await stateOf(ticket.id)).agentId).toBe(a.id);
+    await online(b.id).then(() => undefined);
+    // b became available after the offer: the ticket stays with a until a leaves.
+    expect((await stateOf(ticket.id)).agentId).toBe(a.id);
+    await leave();
+    await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: b.id });
+    const events = await t.sql`select type, reason from ticket_events where ticket_id = ${ticket.id} order by id`;
+    expect(events.map((e) => [e.type, e.reason])).toEqual([
+      ['created', null],
+      ['offered', null],
+      ['requeued', 'agent_offline'],
+      ['offered', null],
+    ]);
+  });
+
+  it('assigns at once in an auto-accept queue', async () => {
+    const { agents, queue } = await team(1, { offerMode: 'auto_accept' });
+    await online(agents[0]!.id);
+    const ticket = await create(queue);
+    expect(await stateOf(ticket.id)).toEqual({ state: 'assigned', agentId: agents[0]!.id });
+  });
+
+  it('lets the integration cancel a ticket, freeing its agent', async () => {
+    const { agents, queue } = await team(1);
+    await online(agents[0]!.id);
+    const ticket = await create(queue);
+    await agentAct(agents[0]!.id, ticket.id, 'accept');
+    expect(await api.tickets.cancel.mutate({ id: ticket.id })).toEqual({ state: 'cancelled' });
+    const [row] = await t.sql`select count(*)::int as n from tickets where agent_id = ${agents[0]!.id} and state in ('offered', 'assigned')`;
+    expect(row?.n).toBe(0);
+  });
+});

@@ -1,0 +1,442 @@
+// Routing writes. Each claim is one transaction: lock the best queued tickets
+// with SKIP LOCKED, rank the queue team's agents with the pure `rankCandidates`,
+// lock the first eligible agent with SKIP LOCKED (busy rows belong to a claim on
+// another node: skip them), re-check it under the lock, and offer. Every other
+// write locks the agent's row first, then the ticket, so nothing can deadlock
+// with a presence change (which locks the agent, then returns its offers).
+import { randomUUID } from 'node:crypto';
+import { and, eq, sql } from 'drizzle-orm';
+import type { Db, Tx } from '../../db/client';
+import { agentPresence, queues, tickets, type Capacity, type Channel } from '../../db/schema';
+import { changeLockedAgent, type PresenceRow } from '../presence/store';
+import type { Status } from '../presence/aggregate';
+import { RoutingNotFoundError, TicketStateError } from './errors';
+import { appendTicketEvents } from './ledger';
+import { rankCandidates, whyChosen, whyWaiting, type Candidate, type Considered, type Strategy } from './pick';
+
+export type Queue = typeof queues.$inferSelect;
+type TicketRow = typeof tickets.$inferSelect;
+
+export type RoutingSettings = {
+  /** How long an offer waits for an answer. */
+  offerTimeoutMs: number;
+  /** Missed offers in a row that set an agent away (`missed_offers`). */
+  missedOffersLimit: number;
+};
+
+export type Offer = { ticketId: string; offerId: string; agentId: string; expiresAt: Date | null; queueId: string };
+
+export type Explanation = {
+  strategy: Strategy;
+  considered: Considered[];
+  winner: string | null;
+  why: string;
+};
+
+/** Retries a transaction that lost a deadlock or serialization race (rare: lock order prevents deadlocks). */
+async function retrying<T>(work: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? ((error as { cause?: { code?: string } }).cause?.code);
+      if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Creating
+
+export type NewTicket = {
+  externalId: string;
+  queue: string;
+  channel: Channel;
+  priority: number;
+  skills: string[];
+  subject: string;
+  url?: string;
+  metadata: Record<string, unknown>;
+};
+
+export type CreatedTicket = {
+  id: string;
+  externalId: string;
+  queueId: string;
+  channel: Channel;
+  priority: number;
+  createdAt: string;
+};
+
+const created = (t: TicketRow): CreatedTicket => ({
+  id: t.id,
+  externalId: t.externalId,
+  queueId: t.queueId,
+  channel: t.channel,
+  priority: t.priority,
+  createdAt: t.createdAt.toISOString(),
+});
+
+async function findQueue(db: Db | Tx, ref: string): Promise<Queue> {
+  const isUuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(ref);
+  const [queue] = await db
+    .select()
+    .from(queues)
+    .where(isUuid ? eq(queues.id, ref) : eq(queues.name, ref));
+  if (!queue) throw new RoutingNotFoundError(`queue: no queue ${JSON.stringify(ref)}`);
+  return queue;
+}
+
+/**
+ * Creates a ticket and, in the same transaction, tries to offer it. Idempotent
+ * on (integration, externalId): a repeat — even a concurrent one, which waits
+ * on the unique index — answers with the ticket first created.
+ */
+export async function createTicket(
+  db: Db,
+  settings: RoutingSettings,
+  params: { integrationId: string; ticket: NewTicket },
+): Promise<{ ticket: CreatedTicket; offer: Offer | undefined }> {
+  const queue = await findQueue(db, params.ticket.queue);
+  return retrying(() =>
+    db.transaction(async (tx) => {
+      const { queue: _ref, ...fields } = params.ticket;
+      const [inserted] = await tx
+        .insert(tickets)
+        .values({ ...fields, integrationId: params.integrationId, queueId: queue.id, waitReason: 'just created' })
+        .onConflictDoNothing({ target: [tickets.integrationId, tickets.externalId] })
+        .returning();
+      if (!inserted) {
+        const [existing] = await tx
+          .select()
+          .from(tickets)
+          .where(and(eq(tickets.integrationId, params.integrationId), eq(tickets.externalId, params.ticket.externalId)));
+        if (!existing) throw new Error('ticket vanished after a conflicting insert');
+        return { ticket: created(existing), offer: undefined };
+      }
+      await appendTicketEvents(tx, [
+        { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 },
+      ]);
+      const offer = await claimAmong(tx, settings, queue, [inserted]);
+      return { ticket: created(inserted), offer };
+    }),
+  );
+}
+
+// ---------------------------------------------------------------------------
+// Claiming
+
+const CLAIM_WINDOW = 20;
+
+/** Offers the most urgent ticket of the queue that someone can take; undefined when none. */
+export async function claimNext(db: Db, settings: RoutingSettings, queue: Queue): Promise<Offer | undefined> {
+  return retrying(() =>
+    db.transaction(async (tx) => {
+      const waiting = await tx
+        .select()
+        .from(tickets)
+        .where(and(eq(tickets.queueId, queue.id), eq(tickets.state, 'queued')))
+        .orderBy(tickets.priority, tickets.queuedAt, tickets.id)
+        .limit(CLAIM_WINDOW)
+        .for('update', { skipLocked: true });
+      return waiting.length ? claimAmong(tx, settings, queue, waiting) : undefined;
+    }),
+  );
+}
+
+type AgentFacts = {
+  agentId: string;
+  status: Status;
+  skills: string[];
+  load: Partial<Record<Channel, number>>;
+  capacity: Partial<Capacity>;
+  lastOfferedAt: Date | string | null;
+};
+
+async function teamAgents(tx: Tx, queue: Queue): Promise<AgentFacts[]> {
+  return tx.execute<AgentFacts>(sql`
+    select u.id as "agentId", p.status,
+           case when p.status = 'available' then
+             coalesce((select array_agg(s.skill) from agent_skills s where s.agent_id = u.id), '{}') else '{}' end as skills,
+           case when p.status = 'available' then
+             coalesce((select jsonb_object_agg(x.channel, x.n) from
+                        (select channel, count(*)::int as n from tickets k
+                          where k.agent_id = u.id and k.state in ('offered', 'assigned') group by channel) x), '{}')
+             else '{}' end as load,
+           coalesce(r.capacity, '{}') as capacity, r.last_offered_at as "lastOfferedAt"
+      from team_members tm
+      join users u on u.id = tm.user_id
+      join agent_presence p on p.agent_id = u.id
+      left join agent_routing r on r.agent_id = u.id
+     where tm.team_id = ${queue.teamId} and tm.role = 'agent'
+     order by u.id`);
+}
+
+function candidatesFor(ticket: TicketRow, queue: Queue, agents: readonly AgentFacts[], taken: ReadonlySet<string>): Candidate[] {
+  return agents.map((a) => ({
+    agentId: a.agentId,
+    status: taken.has(a.agentId) ? ('busy' as const) : a.status,
+    skills: a.skills,
+    load: a.load[ticket.channel] ?? 0,
+    capacity: a.capacity[ticket.channel] ?? queue.capacity[ticket.channel] ?? 0,
+    lastOfferedAt: a.lastOfferedAt === null ? null : new Date(a.lastOfferedAt).getTime(),
+  }));
+}
+
+/** Tries the tickets in order; offers the first that an agent can take. The tickets are locked by the caller. */
+async function claimAmong(tx: Tx, settings: RoutingSettings, queue: Queue, waiting: readonly TicketRow[]): Promise<Offer | undefined> {
+  const agents = await teamAgents(tx, queue);
+  const unavailable = new Set<string>(); // locked by another claim, or no longer able, this round
+  for (const ticket of waiting) {
+    const ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, agents, unavailable));
+    for (const agentId of ranking.order) {
+      const agent = await lockIfAble(tx, { agentId, channel: ticket.channel, capacity: capacityOf(agents, agentId, ticket, queue) });
+      if (!agent) {
+        unavailable.add(agentId);
+        continue;
+      }
+      const explanation: Explanation = { strategy: queue.strategy, considered: ranking.considered, winner: agentId, why: whyChosen(queue.strategy, ranking, agentId) };
+      return offer(tx, settings, { queue, ticket, agent, explanation });
+    }
+    const reason = whyWaiting(ranking);
+    if (reason !== ticket.waitReason) await tx.update(tickets).set({ waitReason: reason }).where(eq(tickets.id, ticket.id));
+  }
+  return undefined;
+}
+
+function capacityOf(agents: readonly AgentFacts[], agentId: string, ticket: TicketRow, queue: Queue): number {
+  const agent = agents.find((a) => a.agentId === agentId);
+  return agent?.capacity[ticket.channel] ?? queue.capacity[ticket.channel] ?? 0;
+}
+
+/** Locks the agent's presence row unless another transaction holds it, and re-checks availability and load under the lock. */
+async function lockIfAble(tx: Tx, params: { agentId: string; channel: Channel; capacity: number }): Promise<PresenceRow | undefined> {
+  const [row] = await tx
+    .select()
+    .from(agentPresence)
+    .where(eq(agentPresence.agentId, params.agentId))
+    .for('update', { skipLocked: true });
+  if (!row || row.status !== 'available') return undefined;
+  const [open] = await tx.execute<{ n: number }>(sql`
+    select count(*)::int as n from tickets
+     where agent_id = ${params.agentId} and channel = ${params.channel} and state in ('offered', 'assigned')`);
+  return (open?.n ?? 0) < params.capacity ? row : undefined;
+}
+
+async function offer(
+  tx: Tx,
+  settings: RoutingSettings,
+  params: { queue: Queue; ticket: TicketRow; agent: PresenceRow; explanation: Explanation },
+): Promise<Offer> {
+  const { queue, ticket, agent, explanation } = params;
+  const auto = queue.offerMode === 'auto_accept';
+  const offerId = randomUUID();
+  const [row] = await tx
+    .update(tickets)
+    .set(
+      auto
+        ? { state: 'assigned', agentId: agent.agentId, offerId: null, offerExpiresAt: null, acceptedAt: sql`now()`, waitReason: null, version: sql`${tickets.version} + 1` }
+        : {
+            state: 'offered',
+            agentId: agent.agentId,
+            offerId,
+            offerExpiresAt: sql`now() + make_interval(secs => ${settings.offerTimeoutMs / 1000})`,
+            waitReason: null,
+            version: sql`${tickets.version} + 1`,
+          },
+    )
+    .where(eq(tickets.id, ticket.id))
+    .returning();
+  if (!row) throw new Error('offered ticket vanished');
+  await tx.execute(sql`
+    insert into agent_routing (agent_id, last_offered_at) values (${agent.agentId}, now())
+    on conflict (agent_id) do update set last_offered_at = now()`);
+  await appendTicketEvents(tx, [
+    { ticketId: row.id, integrationId: row.integrationId, type: 'offered', state: row.state, version: row.version, agentId: agent.agentId, explanation },
+    ...(auto
+      ? [{ ticketId: row.id, integrationId: row.integrationId, type: 'accepted' as const, state: row.state, version: row.version, agentId: agent.agentId, reason: 'auto_accept' }]
+      : []),
+  ]);
+  await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true });
+  return { ticketId: row.id, offerId, agentId: agent.agentId, expiresAt: row.offerExpiresAt, queueId: queue.id };
+}
+
+// ---------------------------------------------------------------------------
+// Answers and endings: agent row first, then the ticket.
+
+type Locked = { agent: PresenceRow | undefined; ticket: TicketRow };
+
+/** Locks the ticket's agent (if any), then the ticket, and checks the agent did not change in between. */
+async function lockTicket(tx: Tx, ticketId: string): Promise<Locked | undefined> {
+  for (;;) {
+    const [peek] = await tx.select({ agentId: tickets.agentId }).from(tickets).where(eq(tickets.id, ticketId));
+    if (!peek) return undefined;
+    const agent = peek.agentId
+      ? (await tx.select().from(agentPresence).where(eq(agentPresence.agentId, peek.agentId)).for('update'))[0]
+      : undefined;
+    const [ticket] = await tx.select().from(tickets).where(eq(tickets.id, ticketId)).for('update');
+    if (!ticket) return undefined;
+    if (ticket.agentId === peek.agentId) return { agent, ticket };
+    // Re-offered between the peek and the lock: start again with the new agent.
+  }
+}
+
+export type AgentAction = 'accept' | 'decline' | 'complete' | 'release';
+
+const needs: Record<AgentAction, TicketRow['state']> = { accept: 'offered', decline: 'offered', complete: 'assigned', release: 'assigned' };
+
+/** An agent answers an offer or ends work on a ticket they hold. */
+export async function agentAct(
+  db: Db,
+  params: { agentId: string; ticketId: string; action: AgentAction; reason?: string },
+): Promise<{ state: TicketRow['state']; queueId: string }> {
+  return retrying(() =>
+    db.transaction(async (tx) => {
+      const locked = await lockTicket(tx, params.ticketId);
+      if (!locked || locked.ticket.agentId !== params.agentId || !locked.agent) {
+        throw new RoutingNotFoundError('ticketId: no such ticket offered to or held by you');
+      }
+      const { ticket, agent } = locked;
+      if (ticket.state !== needs[params.action]) {
+        throw new TicketStateError(`ticket is ${ticket.state}; ${params.action} needs it ${needs[params.action]}`);
+      }
+      const backToQueue = params.action === 'decline' || params.action === 'release';
+      const next: TicketRow['state'] = params.action === 'accept' ? 'assigned' : backToQueue ? 'queued' : 'completed';
+      const [row] = await tx
+        .update(tickets)
+        .set({
+          state: next,
+          agentId: next === 'assigned' ? ticket.agentId : null,
+          offerId: null,
+          offerExpiresAt: null,
+          ...(params.action === 'accept' ? { acceptedAt: sql`now()` } : {}),
+          ...(next === 'completed' ? { endedAt: sql`now()` } : {}),
+          ...(backToQueue ? { waitReason: params.action === 'decline' ? 'declined' : 'released' } : {}),
+          version: sql`${tickets.version} + 1`,
+        })
+        .where(eq(tickets.id, ticket.id))
+        .returning();
+      if (!row) throw new Error('ticket vanished under its lock');
+      const type = ({ accept: 'accepted', decline: 'declined', complete: 'completed', release: 'released' } as const)[params.action];
+      await appendTicketEvents(tx, [
+        { ticketId: row.id, integrationId: row.integrationId, type, state: row.state, version: row.version, agentId: params.agentId, reason: params.reason },
+      ]);
+      if (params.action === 'accept' || params.action === 'decline') {
+        await tx.execute(sql`
+          insert into agent_routing (agent_id, missed_offers) values (${params.agentId}, 0)
+          on conflict (agent_id) do update set missed_offers = 0`);
+      }
+      if (params.action !== 'accept') await changeLockedAgent(tx, agent, { agentId: params.agentId, loadChanged: true });
+      return { state: row.state, queueId: row.queueId };
+    }),
+  );
+}
+
+/**
+ * Ends an offer nobody answered, if it is still that offer (exactly once,
+ * whoever calls first: the offering node's timer, or the pg-boss job). After
+ * `missedOffersLimit` misses in a row the agent is set away (`missed_offers`),
+ * which returns their other offers too.
+ */
+export async function expireOffer(
+  db: Db,
+  settings: RoutingSettings,
+  params: { ticketId: string; offerId: string },
+): Promise<{ expired: boolean; agentId?: string; setAway?: boolean; queueId?: string }> {
+  return retrying(() =>
+    db.transaction(async (tx) => {
+      const locked = await lockTicket(tx, params.ticketId);
+      if (!locked?.agent || locked.ticket.state !== 'offered' || locked.ticket.offerId !== params.offerId) return { expired: false };
+      const { ticket, agent } = locked;
+      const [row] = await tx
+        .update(tickets)
+        .set({ state: 'queued', agentId: null, offerId: null, offerExpiresAt: null, waitReason: 'offer timed out', version: sql`${tickets.version} + 1` })
+        .where(eq(tickets.id, ticket.id))
+        .returning();
+      if (!row) throw new Error('ticket vanished under its lock');
+      await appendTicketEvents(tx, [
+        { ticketId: row.id, integrationId: row.integrationId, type: 'offer_expired', state: 'queued', version: row.version, agentId: agent.agentId, reason: 'offer_timeout' },
+      ]);
+      const [missed] = await tx.execute<{ n: number }>(sql`
+        insert into agent_routing (agent_id, missed_offers) values (${agent.agentId}, 1)
+        on conflict (agent_id) do update set missed_offers = agent_routing.missed_offers + 1
+        returning missed_offers as n`);
+      const setAway = (missed?.n ?? 0) >= settings.missedOffersLimit && agent.status === 'available';
+      await changeLockedAgent(tx, agent, {
+        agentId: agent.agentId,
+        loadChanged: true,
+        ...(setAway ? { manual: { status: 'away' as const, reason: 'missed_offers' as const } } : {}),
+      });
+      if (setAway) await tx.execute(sql`update agent_routing set missed_offers = 0 where agent_id = ${agent.agentId}`);
+      return { expired: true, agentId: agent.agentId, setAway, queueId: row.queueId };
+    }),
+  );
+}
+
+/** The integration withdraws a ticket it created; an agent holding it is freed. */
+export async function cancelTicket(db: Db, params: { integrationId: string; ticketId: string; reason?: string }): Promise<TicketRow['state']> {
+  return retrying(() =>
+    db.transaction(async (tx) => {
+      const locked = await lockTicket(tx, params.ticketId);
+      if (!locked || locked.ticket.integrationId !== params.integrationId) throw new RoutingNotFoundError('id: no such ticket');
+      const { ticket, agent } = locked;
+      if (ticket.state === 'completed' || ticket.state === 'cancelled') throw new TicketStateError(`ticket is already ${ticket.state}`);
+      const [row] = await tx
+        .update(tickets)
+        .set({ state: 'cancelled', agentId: null, offerId: null, offerExpiresAt: null, endedAt: sql`now()`, version: sql`${tickets.version} + 1` })
+        .where(eq(tickets.id, ticket.id))
+        .returning();
+      if (!row) throw new Error('ticket vanished under its lock');
+      await appendTicketEvents(tx, [
+        { ticketId: row.id, integrationId: row.integrationId, type: 'cancelled', state: 'cancelled', version: row.version, agentId: ticket.agentId, reason: params.reason },
+      ]);
+      if (agent) await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true });
+      return row.state;
+    }),
+  );
+}
+
+/** Offers past their deadline (a node died before its timer fired, or a job was late). */
+export async function overdueOffers(db: Db): Promise<Array<{ ticketId: string; offerId: string }>> {
+  return db.execute<{ ticketId: string; offerId: string }>(sql`
+    select id as "ticketId", offer_id as "offerId" from tickets
+     where state = 'offered' and offer_expires_at < now() order by offer_expires_at limit 500`);
+}
+
+/**
+ * Sends assigned tickets back to their queues when the agent holding them has
+ * been away or offline longer than `afterMs` (0: never).
+ */
+export async function requeueAbandoned(db: Db, params: { afterMs: number }): Promise<string[]> {
+  if (params.afterMs <= 0) return [];
+  const stale = await db.execute<{ id: string }>(sql`
+    select k.id from tickets k join agent_presence p on p.agent_id = k.agent_id
+     where k.state = 'assigned' and p.status in ('away', 'offline')
+       and p.since < now() - make_interval(secs => ${params.afterMs / 1000})
+     limit 500`);
+  const queueIds = new Set<string>();
+  for (const { id } of stale) {
+    await retrying(() =>
+      db.transaction(async (tx) => {
+        const locked = await lockTicket(tx, id);
+        if (!locked?.agent || locked.ticket.state !== 'assigned') return;
+        if (locked.agent.status !== 'away' && locked.agent.status !== 'offline') return;
+        const reason = `agent_${locked.agent.status}`;
+        const [row] = await tx
+          .update(tickets)
+          .set({ state: 'queued', agentId: null, waitReason: `held by an agent ${locked.agent.status} too long`, version: sql`${tickets.version} + 1` })
+          .where(eq(tickets.id, id))
+          .returning();
+        if (!row) return;
+        await appendTicketEvents(tx, [
+          { ticketId: row.id, integrationId: row.integrationId, type: 'requeued', state: 'queued', version: row.version, agentId: locked.agent.agentId, reason },
+        ]);
+        await changeLockedAgent(tx, locked.agent, { agentId: locked.agent.agentId, loadChanged: true });
+        queueIds.add(row.queueId);
+      }),
+    );
+  }
+  return [...queueIds];
+}
+
+export { findQueue };

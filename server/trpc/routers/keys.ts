@@ -1,0 +1,29 @@
+// keys.*: integrations' API keys, managed by admins. The key itself is returned once, by create.
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import { createApiKey, listApiKeys, revokeApiKey, SCOPES } from '../../auth/api-keys';
+import { adminProcedure, router } from '../init';
+
+export const keysRouter = router({
+  create: adminProcedure
+    .input(
+      z.object({
+        integration: z.string().trim().min(1).max(100),
+        name: z.string().trim().min(1).max(100),
+        scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
+        expiresAt: z.iso.datetime().optional(),
+      }),
+    )
+    .mutation(({ ctx, input }) =>
+      createApiKey(ctx.services.db, {
+        ...input,
+        expiresAt: input.expiresAt ? new Date(input.expiresAt) : undefined,
+        createdBy: ctx.user.id,
+      }),
+    ),
+  list: adminProcedure.query(({ ctx }) => listApiKeys(ctx.services.db)),
+  revoke: adminProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
+    if (!(await revokeApiKey(ctx.services.db, input))) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such active key' });
+    return { ok: true as const };
+  }),
+});

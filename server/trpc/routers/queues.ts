@@ -1,0 +1,50 @@
+// queues.*: queue statistics for integrations (API key) and supervisors
+// (their teams' queues), live for the roster's queue panel; and the public
+// availability answer for an "agents online" widget: counts only.
+import { TRPCError } from '@trpc/server';
+import { z } from 'zod';
+import type { Db } from '../../../db/client';
+import type { SessionUser } from '../../../db/queries/people';
+import { availability, queueStats } from '../../../db/queries/tickets';
+import { watchQueueStats } from '../../routing/feeds';
+import { supervisedScope } from '../../roster/visibility';
+import { publicProcedure, router, supervisorProcedure } from '../init';
+
+export const queuesRouter = router({
+  /** Depth, oldest wait, routable agents and estimates per queue. */
+  stats: publicProcedure.query(async ({ ctx }) => {
+    if (ctx.apiKey) {
+      if (!ctx.apiKey.scopes.some((s) => s === 'tickets:read' || s === 'admin')) {
+        throw new TRPCError({ code: 'FORBIDDEN', message: 'This API key lacks the tickets:read scope' });
+      }
+      return queueStats(ctx.services.db);
+    }
+    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
+    if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
+    return queueStats(ctx.services.db, { queueIds: await supervisedQueueIds(ctx.services.db, ctx.user) });
+  }),
+
+  watch: supervisorProcedure.subscription(async function* ({ ctx, signal }) {
+    yield* watchQueueStats(ctx.services, {
+      queueIds: await supervisedQueueIds(ctx.services.db, ctx.user),
+      everyMs: 500,
+      signal: signal ?? new AbortController().signal,
+    });
+  }),
+});
+
+/** The queues of the teams a supervisor supervises; undefined (every queue) for admins. */
+async function supervisedQueueIds(db: Db, user: SessionUser): Promise<string[] | undefined> {
+  const teams = await supervisedScope(db, { user });
+  if (!teams) return undefined;
+  return (await queueStats(db, {})).filter((q) => teams.includes(q.teamId)).map((q) => q.queueId);
+}
+
+export const availabilityRouter = router({
+  /** Public: how many agents of the queue's team are online and available. No names, no ids. */
+  get: publicProcedure.input(z.object({ queue: z.string().trim().min(1).max(200) })).query(async ({ ctx, input }) => {
+    const answer = await availability(ctx.services.db, input);
+    if (!answer) throw new TRPCError({ code: 'NOT_FOUND', message: 'queue: no such queue' });
+    return answer;
+  }),
+});
