@@ -43,9 +43,7 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
       .where(eq(agentPresence.agentId, opts.agentId))
       .for('update');
     if (!current) throw new NotAnAgentError(opts.agentId);
-    const result = await applyChange(tx, current, opts);
-    if (result.eventId !== undefined) await tx.execute(presenceChannel.notify({ e: result.eventId, n: 1 }));
-    return result;
+    return applyChange(tx, current, opts, true);
   });
 }
 
@@ -66,7 +64,7 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
       .orderBy(agentPresence.agentId)
       .for('update');
     const results: ChangeResult[] = [];
-    for (const current of rows) results.push(await applyChange(tx, current, { agentId: current.agentId }));
+    for (const current of rows) results.push(await applyChange(tx, current, { agentId: current.agentId }, false));
     const eventIds = results.flatMap((r) => (r.eventId === undefined ? [] : [r.eventId]));
     if (eventIds.length) await tx.execute(presenceChannel.notify({ e: Math.max(...eventIds), n: eventIds.length }));
     return results;
@@ -79,13 +77,11 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
  * doorbell for it.
  */
 export async function changeLockedAgent(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
-  const result = await applyChange(tx, current, opts);
-  if (result.eventId !== undefined) await tx.execute(presenceChannel.notify({ e: result.eventId, n: 1 }));
-  return result;
+  return applyChange(tx, current, opts, true);
 }
 
-/** The change itself, on a row the transaction has locked; records the event but does not notify. */
-async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
+/** The change itself, on a row the transaction has locked; records the event, and rings the doorbell for it if `notify`. */
+async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions, notify: boolean): Promise<ChangeResult> {
   await opts.change?.(tx);
   const sessions = await tx
     .select({ activity: deviceSessions.activity })
@@ -108,46 +104,37 @@ async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions): P
   if (unchanged && !opts.loadChanged) return { changed: false, status: current.status, version: current.version };
 
   const statusChanged = next.status !== current.status;
+  // One statement takes the event-order lock, updates the row and appends the
+  // event: the lock is held from here to the commit, one round trip later.
+  const touchSeen = sessions.length > 0 || current.devices > 0;
+  const [event] = await tx.execute<{ id: string; version: number }>(sql`
+    with ordered as materialized (select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})),
+    changed as (
+      update agent_presence
+         set manual_status = ${manualStatus}::agent_status, manual_reason = ${manualReason}::manual_reason,
+             manual_actor_id = ${manualActorId}::uuid, manual_note = ${manualNote}::text,
+             status = ${next.status}::agent_status, reason = ${next.reason}::status_reason,
+             devices = ${sessions.length}::int, version = version + 1
+             ${statusChanged ? sql`, since = now()` : sql``}
+             ${touchSeen ? sql`, last_seen_at = now()` : sql``}
+        from ordered
+       where agent_id = ${opts.agentId}::uuid
+      returning agent_id, version, since),
+    appended as (
+      insert into presence_events (agent_id, version, status, previous_status, reason, since, devices, actor_id, note)
+      select agent_id, version, ${next.status}::agent_status, ${current.status}::agent_status, ${next.reason}::status_reason,
+             since, ${sessions.length}::int, ${manualActorId}::uuid, ${manualNote}::text
+        from changed
+      returning id, version)
+    select id, version${notify ? sql`, pg_notify(${presenceChannel.name}, json_build_object('e', id, 'n', 1)::text)` : sql``}
+      from appended`);
+  if (!event) throw new NotAnAgentError(opts.agentId);
   // Away or offline, an agent keeps no offers: they go back to their queues now
-  // (before the event-order lock: ticket events are ordered first).
+  // (ticket events after the presence event: the locks are always taken in that order).
   if (statusChanged && (next.status === 'away' || next.status === 'offline')) {
     await returnOffers(tx, { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' });
   }
-  await tx.execute(sql`select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})`);
-  const [row] = await tx
-    .update(agentPresence)
-    .set({
-      manualStatus,
-      manualReason,
-      manualActorId,
-      manualNote,
-      status: next.status,
-      reason: next.reason,
-      devices: sessions.length,
-      version: sql`${agentPresence.version} + 1`,
-      ...(statusChanged ? { since: sql`now()` } : {}),
-      ...(sessions.length > 0 || current.devices > 0 ? { lastSeenAt: sql`now()` } : {}),
-    })
-    .where(eq(agentPresence.agentId, opts.agentId))
-    .returning({ version: agentPresence.version, since: agentPresence.since });
-  if (!row) throw new NotAnAgentError(opts.agentId);
-
-  const [event] = await tx
-    .insert(presenceEvents)
-    .values({
-      agentId: opts.agentId,
-      version: row.version,
-      status: next.status,
-      previousStatus: current.status,
-      reason: next.reason,
-      since: row.since,
-      devices: sessions.length,
-      actorId: manualActorId,
-      note: manualNote,
-    })
-    .returning({ id: presenceEvents.id });
-  if (!event) throw new Error('presence event insert returned nothing');
-  return { changed: true, eventId: event.id, status: next.status, version: row.version };
+  return { changed: true, eventId: Number(event.id), status: next.status, version: event.version };
 }
 
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */

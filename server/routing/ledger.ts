@@ -2,10 +2,10 @@
 // in the same transaction, and the transaction rings the ticket doorbell once.
 // Event ids are drawn under a transaction lock so they commit in id order (as
 // presence events do). Lock order, everywhere: agent row, then ticket rows,
-// then this lock, then the presence event-order lock.
+// then the presence event-order lock, then this one.
 import { sql } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
-import { ticketEvents } from '../../db/schema';
+import type { ticketEvents } from '../../db/schema';
 import { ticketChannel } from '../realtime/channels';
 
 const TICKET_ORDER_LOCK = 7_204_116; // arbitrary, unique to this purpose
@@ -24,17 +24,35 @@ export type TicketEventInput = {
   explanation?: unknown;
 };
 
-/** Appends events (in the given order) and rings the doorbell once; returns their ids. */
-export async function appendTicketEvents(tx: Tx, events: readonly TicketEventInput[]): Promise<number[]> {
-  if (events.length === 0) return [];
-  await tx.execute(sql`select pg_advisory_xact_lock(${TICKET_ORDER_LOCK})`);
-  const rows = await tx
-    .insert(ticketEvents)
-    .values(events.map((e) => ({ ...e, agentId: e.agentId ?? null, reason: e.reason ?? null, explanation: e.explanation ?? null })))
-    .returning({ id: ticketEvents.id });
-  const ids = rows.map((r) => r.id).sort((a, b) => a - b);
-  await tx.execute(ticketChannel.notify({ e: ids.at(-1)!, n: ids.length }));
-  return ids;
+/**
+ * Appends events (in the given order) and rings the doorbell once, in one
+ * statement: the order lock is held from here to the commit, one round trip
+ * later, so claims on other tickets wait for it as briefly as possible.
+ */
+export async function appendTicketEvents(tx: Tx, events: readonly TicketEventInput[]): Promise<void> {
+  if (events.length === 0) return;
+  const rows = events.map((e, i) => ({
+    n: i,
+    ticket_id: e.ticketId,
+    integration_id: e.integrationId,
+    type: e.type,
+    state: e.state,
+    version: e.version,
+    agent_id: e.agentId ?? null,
+    reason: e.reason ?? null,
+    explanation: e.explanation ?? null,
+  }));
+  await tx.execute(sql`
+    with ordered as materialized (select pg_advisory_xact_lock(${TICKET_ORDER_LOCK})),
+    appended as (
+      insert into ticket_events (ticket_id, integration_id, type, state, version, agent_id, reason, explanation)
+      select e.ticket_id, e.integration_id, e.type, e.state, e.version, e.agent_id, e.reason, e.explanation
+        from ordered, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+               n int, ticket_id uuid, integration_id uuid, type ticket_event_type, state ticket_state,
+               version int, agent_id uuid, reason text, explanation jsonb)
+       order by e.n
+      returning id)
+    select pg_notify(${ticketChannel.name}, json_build_object('e', max(id), 'n', count(*))::text) from appended`);
 }
 
 /**

@@ -75,7 +75,9 @@ export class Router {
 
   /** Creates a ticket (offering it at once if someone can take it). */
   async create(integrationId: string, ticket: NewTicket) {
-    const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket });
+    const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
+    const queue = byRef(await this.queues());
+    const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue });
     if (result.offer) this.offered(result.offer);
     return result.ticket;
   }
@@ -178,7 +180,9 @@ export class Router {
 
   /** Queues by id, cached briefly (a queue's settings change rarely; a new queue is read on first sight). */
   private async queues(options: { fresh?: boolean } = {}): Promise<Map<string, Queue>> {
-    if (!options.fresh && this.queueCache && Date.now() - this.queueCache.at < QUEUE_CACHE_MS) return this.queueCache.byId;
+    const age = this.queueCache ? Date.now() - this.queueCache.at : Infinity;
+    // A fresh read is asked for on a miss; a quarter second of staleness still bounds it for teams without queues.
+    if (age < (options.fresh ? QUEUE_CACHE_MS / 8 : QUEUE_CACHE_MS)) return this.queueCache!.byId;
     const rows = await this.deps.db.select().from(queuesTable);
     this.queueCache = { at: Date.now(), byId: new Map(rows.map((q) => [q.id, q])) };
     return this.queueCache.byId;

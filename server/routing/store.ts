@@ -9,10 +9,9 @@ import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
 import { agentPresence, queues, tickets, type Capacity, type Channel } from '../../db/schema';
 import { changeLockedAgent, type PresenceRow } from '../presence/store';
-import type { Status } from '../presence/aggregate';
 import { RoutingNotFoundError, TicketStateError } from './errors';
-import { appendTicketEvents } from './ledger';
-import { rankCandidates, whyChosen, whyWaiting, type Candidate, type Considered, type Strategy } from './pick';
+import { appendTicketEvents, type TicketEventInput } from './ledger';
+import { rankCandidates, whyChosen, whyWaiting, type Candidate, type Considered, type Ranking, type Strategy } from './pick';
 
 export type Queue = typeof queues.$inferSelect;
 type TicketRow = typeof tickets.$inferSelect;
@@ -28,7 +27,12 @@ export type Offer = { ticketId: string; offerId: string; agentId: string; expire
 
 export type Explanation = {
   strategy: Strategy;
+  /** The first agents considered (eligible ones in rank order, then skipped ones), each with its verdict. */
   considered: Considered[];
+  /** Every agent of the team by verdict (agents not available are counted, not listed). */
+  counts: { eligible: number; not_available: number; at_capacity: number; missing_skill: number };
+  /** Considered agents left out of `considered`. */
+  unlisted: number;
   winner: string | null;
   why: string;
 };
@@ -95,9 +99,9 @@ async function findQueue(db: Db | Tx, ref: string): Promise<Queue> {
 export async function createTicket(
   db: Db,
   settings: RoutingSettings,
-  params: { integrationId: string; ticket: NewTicket },
+  params: { integrationId: string; ticket: NewTicket; queue?: Queue },
 ): Promise<{ ticket: CreatedTicket; offer: Offer | undefined }> {
-  const queue = await findQueue(db, params.ticket.queue);
+  const queue = params.queue ?? (await findQueue(db, params.ticket.queue));
   return retrying(() =>
     db.transaction(async (tx) => {
       const { queue: _ref, ...fields } = params.ticket;
@@ -114,11 +118,10 @@ export async function createTicket(
         if (!existing) throw new Error('ticket vanished after a conflicting insert');
         return { ticket: created(existing), offer: undefined };
       }
-      await appendTicketEvents(tx, [
-        { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 },
-      ]);
-      const offer = await claimAmong(tx, settings, queue, [inserted]);
-      return { ticket: created(inserted), offer };
+      const claim = await claimAmong(tx, settings, queue, [inserted]);
+      const createdEvent: TicketEventInput = { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 };
+      await commitClaim(tx, claim, [createdEvent]);
+      return { ticket: created(inserted), offer: claim?.offer };
     }),
   );
 }
@@ -139,66 +142,124 @@ export async function claimNext(db: Db, settings: RoutingSettings, queue: Queue)
         .orderBy(tickets.priority, tickets.queuedAt, tickets.id)
         .limit(CLAIM_WINDOW)
         .for('update', { skipLocked: true });
-      return waiting.length ? claimAmong(tx, settings, queue, waiting) : undefined;
+      if (!waiting.length) return undefined;
+      const claim = await claimAmong(tx, settings, queue, waiting);
+      await commitClaim(tx, claim);
+      return claim?.offer;
     }),
   );
 }
 
 type AgentFacts = {
   agentId: string;
-  status: Status;
   skills: string[];
-  load: Partial<Record<Channel, number>>;
+  /** Open tickets per channel. */
+  load: Record<Channel, number>;
   capacity: Partial<Capacity>;
   lastOfferedAt: Date | string | null;
 };
 
-async function teamAgents(tx: Tx, queue: Queue): Promise<AgentFacts[]> {
-  return tx.execute<AgentFacts>(sql`
-    select u.id as "agentId", p.status,
-           case when p.status = 'available' then
-             coalesce((select array_agg(s.skill) from agent_skills s where s.agent_id = u.id), '{}') else '{}' end as skills,
-           case when p.status = 'available' then
-             coalesce((select jsonb_object_agg(x.channel, x.n) from
-                        (select channel, count(*)::int as n from tickets k
-                          where k.agent_id = u.id and k.state in ('offered', 'assigned') group by channel) x), '{}')
-             else '{}' end as load,
-           coalesce(r.capacity, '{}') as capacity, r.last_offered_at as "lastOfferedAt"
+/**
+ * The queue team's available agents with their skills, load and capacity, and
+ * how many of the team are not available. Only available agents are read in
+ * full: in a large team most of a claim's work would otherwise go to agents
+ * who cannot take anything.
+ */
+async function teamAgents(tx: Tx, queue: Queue): Promise<{ available: AgentFacts[]; notAvailable: number }> {
+  const rows = await tx.execute<AgentFacts & { chat: number; email: number; phone: number; task: number; others: number }>(sql`
+    select p.agent_id as "agentId",
+           coalesce((select array_agg(s.skill) from agent_skills s where s.agent_id = p.agent_id), '{}') as skills,
+           l.chat, l.email, l.phone, l.task,
+           coalesce(r.capacity, '{}') as capacity, r.last_offered_at as "lastOfferedAt",
+           (select count(*)::int from team_members o join agent_presence op on op.agent_id = o.user_id
+             where o.team_id = ${queue.teamId} and o.role = 'agent' and op.status <> 'available') as others
       from team_members tm
-      join users u on u.id = tm.user_id
-      join agent_presence p on p.agent_id = u.id
-      left join agent_routing r on r.agent_id = u.id
-     where tm.team_id = ${queue.teamId} and tm.role = 'agent'
-     order by u.id`);
+      join agent_presence p on p.agent_id = tm.user_id and p.status = 'available'
+      left join agent_routing r on r.agent_id = tm.user_id
+      cross join lateral (
+        select count(*) filter (where k.channel = 'chat')::int as chat, count(*) filter (where k.channel = 'email')::int as email,
+               count(*) filter (where k.channel = 'phone')::int as phone, count(*) filter (where k.channel = 'task')::int as task
+          from tickets k where k.agent_id = tm.user_id and k.state in ('offered', 'assigned')) l
+     where tm.team_id = ${queue.teamId} and tm.role = 'agent'`);
+  let notAvailable = rows[0]?.others;
+  if (notAvailable === undefined) {
+    const [row] = await tx.execute<{ n: number }>(sql`
+      select count(*)::int as n from team_members where team_id = ${queue.teamId} and role = 'agent'`);
+    notAvailable = row?.n ?? 0;
+  }
+  return {
+    available: rows.map((r) => ({
+      agentId: r.agentId,
+      skills: r.skills,
+      load: { chat: r.chat, email: r.email, phone: r.phone, task: r.task },
+      capacity: r.capacity,
+      lastOfferedAt: r.lastOfferedAt,
+    })),
+    notAvailable,
+  };
 }
 
 function candidatesFor(ticket: TicketRow, queue: Queue, agents: readonly AgentFacts[], taken: ReadonlySet<string>): Candidate[] {
   return agents.map((a) => ({
     agentId: a.agentId,
-    status: taken.has(a.agentId) ? ('busy' as const) : a.status,
+    status: taken.has(a.agentId) ? ('busy' as const) : ('available' as const),
     skills: a.skills,
-    load: a.load[ticket.channel] ?? 0,
+    load: a.load[ticket.channel],
     capacity: a.capacity[ticket.channel] ?? queue.capacity[ticket.channel] ?? 0,
     lastOfferedAt: a.lastOfferedAt === null ? null : new Date(a.lastOfferedAt).getTime(),
   }));
 }
 
+/** Agents listed one by one in an explanation; beyond this, only counts. */
+const EXPLAINED_AGENTS = 25;
+
+/** What a claim records: counts by verdict for the whole team, and the first agents one by one (the eligible in rank order first). */
+function explain(queue: Queue, ranking: Ranking, notAvailable: number, winner: string | null): Explanation {
+  const counts = { eligible: 0, not_available: notAvailable, at_capacity: 0, missing_skill: 0 };
+  for (const c of ranking.considered) counts[c.eligible ? 'eligible' : c.reason] += 1;
+  const rank = new Map(ranking.order.map((id, i) => [id, i]));
+  const listed = [...ranking.considered]
+    .sort((a, b) => (rank.get(a.agentId) ?? Infinity) - (rank.get(b.agentId) ?? Infinity))
+    .slice(0, EXPLAINED_AGENTS);
+  return {
+    strategy: queue.strategy,
+    considered: listed,
+    counts,
+    unlisted: ranking.considered.length - listed.length,
+    winner,
+    why: winner ? whyChosen(queue.strategy, ranking, winner) : whyWaiting(ranking, notAvailable),
+  };
+}
+
+/** An offer made in a transaction, with what is left to record at its end. */
+type Claim = { offer: Offer; agent: PresenceRow; events: TicketEventInput[] };
+
+/**
+ * Records a claim's events last, so the transaction holds the event-order
+ * locks (presence, then ticket) only for its final statements: claims on
+ * other tickets run side by side until then.
+ */
+async function commitClaim(tx: Tx, claim: Claim | undefined, before: TicketEventInput[] = []): Promise<void> {
+  if (claim) await changeLockedAgent(tx, claim.agent, { agentId: claim.agent.agentId, loadChanged: true });
+  await appendTicketEvents(tx, [...before, ...(claim?.events ?? [])]);
+}
+
 /** Tries the tickets in order; offers the first that an agent can take. The tickets are locked by the caller. */
-async function claimAmong(tx: Tx, settings: RoutingSettings, queue: Queue, waiting: readonly TicketRow[]): Promise<Offer | undefined> {
-  const agents = await teamAgents(tx, queue);
+async function claimAmong(tx: Tx, settings: RoutingSettings, queue: Queue, waiting: readonly TicketRow[]): Promise<Claim | undefined> {
+  const team = await teamAgents(tx, queue);
   const unavailable = new Set<string>(); // locked by another claim, or no longer able, this round
   for (const ticket of waiting) {
-    const ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, agents, unavailable));
+    const ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
     for (const agentId of ranking.order) {
-      const agent = await lockIfAble(tx, { agentId, channel: ticket.channel, capacity: capacityOf(agents, agentId, ticket, queue) });
+      const capacity = capacityOf(team.available, agentId, ticket, queue);
+      const agent = await lockIfAble(tx, { agentId, channel: ticket.channel, capacity });
       if (!agent) {
         unavailable.add(agentId);
         continue;
       }
-      const explanation: Explanation = { strategy: queue.strategy, considered: ranking.considered, winner: agentId, why: whyChosen(queue.strategy, ranking, agentId) };
-      return offer(tx, settings, { queue, ticket, agent, explanation });
+      return offer(tx, settings, { queue, ticket, agent, explanation: explain(queue, ranking, team.notAvailable, agentId) });
     }
-    const reason = whyWaiting(ranking);
+    const reason = whyWaiting(ranking, team.notAvailable);
     if (reason !== ticket.waitReason) await tx.update(tickets).set({ waitReason: reason }).where(eq(tickets.id, ticket.id));
   }
   return undefined;
@@ -227,7 +288,7 @@ async function offer(
   tx: Tx,
   settings: RoutingSettings,
   params: { queue: Queue; ticket: TicketRow; agent: PresenceRow; explanation: Explanation },
-): Promise<Offer> {
+): Promise<Claim> {
   const { queue, ticket, agent, explanation } = params;
   const auto = queue.offerMode === 'auto_accept';
   const offerId = randomUUID();
@@ -251,14 +312,13 @@ async function offer(
   await tx.execute(sql`
     insert into agent_routing (agent_id, last_offered_at) values (${agent.agentId}, now())
     on conflict (agent_id) do update set last_offered_at = now()`);
-  await appendTicketEvents(tx, [
+  const events: TicketEventInput[] = [
     { ticketId: row.id, integrationId: row.integrationId, type: 'offered', state: row.state, version: row.version, agentId: agent.agentId, explanation },
     ...(auto
       ? [{ ticketId: row.id, integrationId: row.integrationId, type: 'accepted' as const, state: row.state, version: row.version, agentId: agent.agentId, reason: 'auto_accept' }]
       : []),
-  ]);
-  await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true });
-  return { ticketId: row.id, offerId, agentId: agent.agentId, expiresAt: row.offerExpiresAt, queueId: queue.id };
+  ];
+  return { offer: { ticketId: row.id, offerId, agentId: agent.agentId, expiresAt: row.offerExpiresAt, queueId: queue.id }, agent, events };
 }
 
 // ---------------------------------------------------------------------------
@@ -318,15 +378,15 @@ export async function agentAct(
         .returning();
       if (!row) throw new Error('ticket vanished under its lock');
       const type = ({ accept: 'accepted', decline: 'declined', complete: 'completed', release: 'released' } as const)[params.action];
-      await appendTicketEvents(tx, [
-        { ticketId: row.id, integrationId: row.integrationId, type, state: row.state, version: row.version, agentId: params.agentId, reason: params.reason },
-      ]);
       if (params.action === 'accept' || params.action === 'decline') {
         await tx.execute(sql`
           insert into agent_routing (agent_id, missed_offers) values (${params.agentId}, 0)
           on conflict (agent_id) do update set missed_offers = 0`);
       }
       if (params.action !== 'accept') await changeLockedAgent(tx, agent, { agentId: params.agentId, loadChanged: true });
+      await appendTicketEvents(tx, [
+        { ticketId: row.id, integrationId: row.integrationId, type, state: row.state, version: row.version, agentId: params.agentId, reason: params.reason },
+      ]);
       return { state: row.state, queueId: row.queueId };
     }),
   );
@@ -354,20 +414,20 @@ export async function expireOffer(
         .where(eq(tickets.id, ticket.id))
         .returning();
       if (!row) throw new Error('ticket vanished under its lock');
-      await appendTicketEvents(tx, [
-        { ticketId: row.id, integrationId: row.integrationId, type: 'offer_expired', state: 'queued', version: row.version, agentId: agent.agentId, reason: 'offer_timeout' },
-      ]);
       const [missed] = await tx.execute<{ n: number }>(sql`
         insert into agent_routing (agent_id, missed_offers) values (${agent.agentId}, 1)
         on conflict (agent_id) do update set missed_offers = agent_routing.missed_offers + 1
         returning missed_offers as n`);
       const setAway = (missed?.n ?? 0) >= settings.missedOffersLimit && agent.status === 'available';
+      if (setAway) await tx.execute(sql`update agent_routing set missed_offers = 0 where agent_id = ${agent.agentId}`);
       await changeLockedAgent(tx, agent, {
         agentId: agent.agentId,
         loadChanged: true,
         ...(setAway ? { manual: { status: 'away' as const, reason: 'missed_offers' as const } } : {}),
       });
-      if (setAway) await tx.execute(sql`update agent_routing set missed_offers = 0 where agent_id = ${agent.agentId}`);
+      await appendTicketEvents(tx, [
+        { ticketId: row.id, integrationId: row.integrationId, type: 'offer_expired', state: 'queued', version: row.version, agentId: agent.agentId, reason: 'offer_timeout' },
+      ]);
       return { expired: true, agentId: agent.agentId, setAway, queueId: row.queueId };
     }),
   );
@@ -387,10 +447,10 @@ export async function cancelTicket(db: Db, params: { integrationId: string; tick
         .where(eq(tickets.id, ticket.id))
         .returning();
       if (!row) throw new Error('ticket vanished under its lock');
+      if (agent) await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true });
       await appendTicketEvents(tx, [
         { ticketId: row.id, integrationId: row.integrationId, type: 'cancelled', state: 'cancelled', version: row.version, agentId: ticket.agentId, reason: params.reason },
       ]);
-      if (agent) await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true });
       return row.state;
     }),
   );
@@ -428,10 +488,10 @@ export async function requeueAbandoned(db: Db, params: { afterMs: number }): Pro
           .where(eq(tickets.id, id))
           .returning();
         if (!row) return;
+        await changeLockedAgent(tx, locked.agent, { agentId: locked.agent.agentId, loadChanged: true });
         await appendTicketEvents(tx, [
           { ticketId: row.id, integrationId: row.integrationId, type: 'requeued', state: 'queued', version: row.version, agentId: locked.agent.agentId, reason },
         ]);
-        await changeLockedAgent(tx, locked.agent, { agentId: locked.agent.agentId, loadChanged: true });
         queueIds.add(row.queueId);
       }),
     );
