@@ -159,3 +159,17 @@ export async function ensureDatabase(adminUrl: string, name: string): Promise<vo
     await sql.end({ timeout: 5 });
   }
 }
+
+/**
+ * The URL of an embedded postgres already running on `dataDir` (a node
+ * started by `npm start`), read from its postmaster.pid; undefined if none runs.
+ */
+export function runningEmbeddedUrl(options: { dataDir: string; database?: string }): string | undefined {
+  const pidFile = join(resolve(options.dataDir), 'pg', 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const lines = readFileSync(pidFile, 'utf8').split('\n');
+  const pid = Number(lines[0]);
+  const port = Number(lines[3]);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid) || !Number.isInteger(port) || port <= 0) return undefined;
+  return `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${options.database ?? 'postgres'}`;
+}
