@@ -43,6 +43,12 @@ const schema = z.object({
   ASSIGNED_REQUEUE_AFTER_MS: z.coerce.number().int().min(0).default(0),
   /** How often each node's routing safety net runs (overdue offers, abandoned tickets, waiting queues). */
   ROUTING_SWEEP_MS: ms(5_000),
+  /** A failed webhook delivery is retried after about this long, doubling (with jitter) each time; whole seconds. */
+  WEBHOOK_RETRY_DELAY_MS: z.coerce.number().int().min(1_000).default(10_000),
+  /** ...but never waits longer than this between two attempts. */
+  WEBHOOK_RETRY_MAX_DELAY_MS: z.coerce.number().int().min(1_000).default(3_600_000),
+  /** How often each node's webhook safety net runs (events no job was queued for, tickets whose retries ran out). */
+  WEBHOOK_SWEEP_MS: ms(30_000),
   /** WebSocket keep-alive: a ping every this often... */
   WS_PING_MS: ms(10_000),
   /** ...and a socket that does not answer within this is terminated. */

@@ -24,6 +24,7 @@ import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
 import { nodeStats, type NodeStats } from './ops/stats';
 import { Router } from './routing/router';
+import { startWebhooks } from './webhooks/dispatcher';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
 import { httpContextFactory, wsContextFactory } from './trpc/context';
@@ -161,6 +162,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     await router.start();
     cleanups.push(() => router.stop());
+    const webhooks = await startWebhooks({ db, hub, boss: jobs.boss, log, settings: env });
+    cleanups.push(() => webhooks.stop());
     const sockets = new SocketRegistry();
     hub.onControl((message) => {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });

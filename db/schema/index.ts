@@ -2,3 +2,4 @@
 export * from './people';
 export * from './presence';
 export * from './routing';
+export * from './webhooks';

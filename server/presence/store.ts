@@ -7,12 +7,12 @@
 // id order; a reader that has seen event N has seen every event below N.
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
-import { agentPresence, deviceSessions, presenceEvents } from '../../db/schema';
+import { agentPresence, deviceSessions } from '../../db/schema';
 import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
-import { returnOffers } from '../routing/ledger';
+import { takeBackOffers, type TicketEventInput } from '../routing/ledger';
+import { recordEvents } from '../realtime/record';
 import { aggregate, type ManualReason, type Status } from './aggregate';
 
-const EVENT_ORDER_LOCK = 7_204_114; // arbitrary, unique to this purpose
 
 export class NotAnAgentError extends Error {
   override name = 'NotAnAgentError';
@@ -29,6 +29,8 @@ export type ChangeOptions = {
   manual?: { status: Status; reason: ManualReason; actorId?: string; note?: string };
   /** Record an event even if the presence row is unchanged: the agent's load changed (a roster row carries it). */
   loadChanged?: boolean;
+  /** Ticket events to record in the same statement as the presence event (routing writes). */
+  ticketEvents?: readonly TicketEventInput[];
 };
 
 export type ChangeResult = { changed: boolean; eventId?: number; status: Status; version: number };
@@ -101,40 +103,36 @@ async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions, no
     manualReason === current.manualReason &&
     manualActorId === current.manualActorId &&
     manualNote === current.manualNote;
-  if (unchanged && !opts.loadChanged) return { changed: false, status: current.status, version: current.version };
+  if (unchanged && !opts.loadChanged) {
+    await recordEvents(tx, { tickets: opts.ticketEvents });
+    return { changed: false, status: current.status, version: current.version };
+  }
 
   const statusChanged = next.status !== current.status;
-  // One statement takes the event-order lock, updates the row and appends the
-  // event: the lock is held from here to the commit, one round trip later.
-  const touchSeen = sessions.length > 0 || current.devices > 0;
-  const [event] = await tx.execute<{ id: string; version: number }>(sql`
-    with ordered as materialized (select pg_advisory_xact_lock(${EVENT_ORDER_LOCK})),
-    changed as (
-      update agent_presence
-         set manual_status = ${manualStatus}::agent_status, manual_reason = ${manualReason}::manual_reason,
-             manual_actor_id = ${manualActorId}::uuid, manual_note = ${manualNote}::text,
-             status = ${next.status}::agent_status, reason = ${next.reason}::status_reason,
-             devices = ${sessions.length}::int, version = version + 1
-             ${statusChanged ? sql`, since = now()` : sql``}
-             ${touchSeen ? sql`, last_seen_at = now()` : sql``}
-        from ordered
-       where agent_id = ${opts.agentId}::uuid
-      returning agent_id, version, since),
-    appended as (
-      insert into presence_events (agent_id, version, status, previous_status, reason, since, devices, actor_id, note)
-      select agent_id, version, ${next.status}::agent_status, ${current.status}::agent_status, ${next.reason}::status_reason,
-             since, ${sessions.length}::int, ${manualActorId}::uuid, ${manualNote}::text
-        from changed
-      returning id, version)
-    select id, version${notify ? sql`, pg_notify(${presenceChannel.name}, json_build_object('e', id, 'n', 1)::text)` : sql``}
-      from appended`);
-  if (!event) throw new NotAnAgentError(opts.agentId);
-  // Away or offline, an agent keeps no offers: they go back to their queues now
-  // (ticket events after the presence event: the locks are always taken in that order).
-  if (statusChanged && (next.status === 'away' || next.status === 'offline')) {
-    await returnOffers(tx, { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' });
-  }
-  return { changed: true, eventId: Number(event.id), status: next.status, version: event.version };
+  // Away or offline, an agent keeps no offers: they go back to their queues now.
+  const returned =
+    statusChanged && (next.status === 'away' || next.status === 'offline')
+      ? await takeBackOffers(tx, { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' })
+      : [];
+  const recorded = await recordEvents(tx, {
+    presence: {
+      agentId: opts.agentId,
+      manualStatus,
+      manualReason,
+      manualActorId,
+      manualNote,
+      status: next.status,
+      reason: next.reason,
+      previousStatus: current.status,
+      devices: sessions.length,
+      statusChanged,
+      touchSeen: sessions.length > 0 || current.devices > 0,
+    },
+    notifyPresence: notify,
+    tickets: [...(opts.ticketEvents ?? []), ...returned],
+  });
+  if (recorded.presenceEventId === undefined || recorded.version === undefined) throw new NotAnAgentError(opts.agentId);
+  return { changed: true, eventId: recorded.presenceEventId, status: next.status, version: recorded.version };
 }
 
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */

@@ -67,13 +67,12 @@ it('keeps a stopped reader to one pending row per agent through 10,000 changes, 
 
   // The reader drains its socket and reads again.
   socket.bufferedAmount = 0;
-  const truth = async () =>
-    Object.fromEntries(
-      (await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`).map((r) => [
-        r.agent_id,
-        `${r.status}@${r.version}`,
-      ]),
-    );
+  // Keyed in agentIds order on both sides, so the comparison does not depend on the table's row order.
+  const truth = async () => {
+    const rows = await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`;
+    const byId = new Map(rows.map((r) => [r.agent_id as string, `${r.status}@${r.version}`]));
+    return Object.fromEntries(agentIds.map((id) => [id, byId.get(id)]));
+  };
   const expected = await truth();
   const view = () => Object.fromEntries(agentIds.map((id) => [id, `${shown.get(id)?.status}@${shown.get(id)?.version}`]));
   let received = 0;

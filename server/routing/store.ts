@@ -240,8 +240,9 @@ type Claim = { offer: Offer; agent: PresenceRow; events: TicketEventInput[] };
  * other tickets run side by side until then.
  */
 async function commitClaim(tx: Tx, claim: Claim | undefined, before: TicketEventInput[] = []): Promise<void> {
-  if (claim) await changeLockedAgent(tx, claim.agent, { agentId: claim.agent.agentId, loadChanged: true });
-  await appendTicketEvents(tx, [...before, ...(claim?.events ?? [])]);
+  const events = [...before, ...(claim?.events ?? [])];
+  if (claim) await changeLockedAgent(tx, claim.agent, { agentId: claim.agent.agentId, loadChanged: true, ticketEvents: events });
+  else await appendTicketEvents(tx, events);
 }
 
 /** Tries the tickets in order; offers the first that an agent can take. The tickets are locked by the caller. */
@@ -383,10 +384,12 @@ export async function agentAct(
           insert into agent_routing (agent_id, missed_offers) values (${params.agentId}, 0)
           on conflict (agent_id) do update set missed_offers = 0`);
       }
-      if (params.action !== 'accept') await changeLockedAgent(tx, agent, { agentId: params.agentId, loadChanged: true });
-      await appendTicketEvents(tx, [
+      const events: TicketEventInput[] = [
         { ticketId: row.id, integrationId: row.integrationId, type, state: row.state, version: row.version, agentId: params.agentId, reason: params.reason },
-      ]);
+      ];
+      // Accepting keeps the load (an offer already counts); the others free capacity.
+      if (params.action === 'accept') await appendTicketEvents(tx, events);
+      else await changeLockedAgent(tx, agent, { agentId: params.agentId, loadChanged: true, ticketEvents: events });
       return { state: row.state, queueId: row.queueId };
     }),
   );
@@ -424,10 +427,10 @@ export async function expireOffer(
         agentId: agent.agentId,
         loadChanged: true,
         ...(setAway ? { manual: { status: 'away' as const, reason: 'missed_offers' as const } } : {}),
+        ticketEvents: [
+          { ticketId: row.id, integrationId: row.integrationId, type: 'offer_expired', state: 'queued', version: row.version, agentId: agent.agentId, reason: 'offer_timeout' },
+        ],
       });
-      await appendTicketEvents(tx, [
-        { ticketId: row.id, integrationId: row.integrationId, type: 'offer_expired', state: 'queued', version: row.version, agentId: agent.agentId, reason: 'offer_timeout' },
-      ]);
       return { expired: true, agentId: agent.agentId, setAway, queueId: row.queueId };
     }),
   );
@@ -447,10 +450,11 @@ export async function cancelTicket(db: Db, params: { integrationId: string; tick
         .where(eq(tickets.id, ticket.id))
         .returning();
       if (!row) throw new Error('ticket vanished under its lock');
-      if (agent) await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true });
-      await appendTicketEvents(tx, [
+      const events: TicketEventInput[] = [
         { ticketId: row.id, integrationId: row.integrationId, type: 'cancelled', state: 'cancelled', version: row.version, agentId: ticket.agentId, reason: params.reason },
-      ]);
+      ];
+      if (agent) await changeLockedAgent(tx, agent, { agentId: agent.agentId, loadChanged: true, ticketEvents: events });
+      else await appendTicketEvents(tx, events);
       return row.state;
     }),
   );
@@ -488,10 +492,13 @@ export async function requeueAbandoned(db: Db, params: { afterMs: number }): Pro
           .where(eq(tickets.id, id))
           .returning();
         if (!row) return;
-        await changeLockedAgent(tx, locked.agent, { agentId: locked.agent.agentId, loadChanged: true });
-        await appendTicketEvents(tx, [
-          { ticketId: row.id, integrationId: row.integrationId, type: 'requeued', state: 'queued', version: row.version, agentId: locked.agent.agentId, reason },
-        ]);
+        await changeLockedAgent(tx, locked.agent, {
+          agentId: locked.agent.agentId,
+          loadChanged: true,
+          ticketEvents: [
+            { ticketId: row.id, integrationId: row.integrationId, type: 'requeued', state: 'queued', version: row.version, agentId: locked.agent.agentId, reason },
+          ],
+        });
         queueIds.add(row.queueId);
       }),
     );

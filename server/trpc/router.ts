@@ -9,6 +9,7 @@ import { presenceRouter } from './routers/presence';
 import { rosterRouter } from './routers/roster';
 import { systemRouter } from './routers/system';
 import { teamRouter } from './routers/team';
+import { webhooksRouter } from './routers/webhooks';
 
 export const appRouter = router({
   auth: authRouter,
@@ -21,6 +22,7 @@ export const appRouter = router({
   availability: availabilityRouter,
   work: workRouter,
   keys: keysRouter,
+  webhooks: webhooksRouter,
 });
 
 export type AppRouter = typeof appRouter;

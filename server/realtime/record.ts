@@ -1,0 +1,116 @@
+// Writes the two event logs — presence and tickets — for one transaction in a
+// single statement, issued last. Each log draws its ids under a transaction
+// lock so that ids commit in id order (a reader's cursor never passes an event
+// still in flight, decision 002); taking the locks in the transaction's final
+// statement means they are held for that statement and the COMMIT only, not
+// across round trips through a busy Node process (decision 012). Locks are
+// always taken presence first, then tickets.
+import { sql, type SQL } from 'drizzle-orm';
+import type { Tx } from '../../db/client';
+import type { ManualReason, Reason, Status } from '../presence/aggregate';
+import { presenceChannel, ticketChannel } from './channels';
+
+const PRESENCE_ORDER_LOCK = 7_204_114; // arbitrary, unique to this purpose
+const TICKET_ORDER_LOCK = 7_204_116;
+
+/** The new presence row of one agent (already computed), and what it was. */
+export type PresenceWrite = {
+  agentId: string;
+  manualStatus: Status;
+  manualReason: ManualReason;
+  manualActorId: string | null;
+  manualNote: string | null;
+  status: Status;
+  reason: Reason;
+  previousStatus: Status;
+  devices: number;
+  statusChanged: boolean;
+  touchSeen: boolean;
+};
+
+export type TicketEventWrite = {
+  ticketId: string;
+  integrationId: string;
+  type: string;
+  state: string;
+  version: number;
+  agentId?: string | null;
+  reason?: string | null;
+  explanation?: unknown;
+};
+
+/**
+ * Updates the agent's presence row and appends its event (ringing the
+ * presence doorbell when `notifyPresence`), and appends the ticket events in
+ * order (ringing the ticket doorbell once): one statement.
+ */
+export async function recordEvents(
+  tx: Tx,
+  write: { presence?: PresenceWrite; notifyPresence?: boolean; tickets?: readonly TicketEventWrite[] },
+): Promise<{ presenceEventId?: number; version?: number }> {
+  const p = write.presence;
+  const tickets = write.tickets ?? [];
+  if (!p && tickets.length === 0) return {};
+  const parts: SQL[] = [];
+  if (p) {
+    parts.push(sql`p_lock as materialized (select pg_advisory_xact_lock(${PRESENCE_ORDER_LOCK}))`);
+    parts.push(sql`changed as (
+      update agent_presence
+         set manual_status = ${p.manualStatus}::agent_status, manual_reason = ${p.manualReason}::manual_reason,
+             manual_actor_id = ${p.manualActorId}::uuid, manual_note = ${p.manualNote}::text,
+             status = ${p.status}::agent_status, reason = ${p.reason}::status_reason,
+             devices = ${p.devices}::int, version = version + 1
+             ${p.statusChanged ? sql`, since = now()` : sql``}
+             ${p.touchSeen ? sql`, last_seen_at = now()` : sql``}
+        from p_lock
+       where agent_id = ${p.agentId}::uuid
+      returning agent_id, version, since)`);
+    parts.push(sql`p_event as (
+      insert into presence_events (agent_id, version, status, previous_status, reason, since, devices, actor_id, note)
+      select agent_id, version, ${p.status}::agent_status, ${p.previousStatus}::agent_status, ${p.reason}::status_reason,
+             since, ${p.devices}::int, ${p.manualActorId}::uuid, ${p.manualNote}::text
+        from changed
+      returning id, version)`);
+  }
+  if (tickets.length) {
+    const rows = tickets.map((e, n) => ({
+      n,
+      ticket_id: e.ticketId,
+      integration_id: e.integrationId,
+      type: e.type,
+      state: e.state,
+      version: e.version,
+      agent_id: e.agentId ?? null,
+      reason: e.reason ?? null,
+      explanation: e.explanation ?? null,
+    }));
+    // After the presence event (it reads p_event's count), so the locks come in order.
+    parts.push(
+      p
+        ? sql`t_lock as materialized (select pg_advisory_xact_lock(${TICKET_ORDER_LOCK}) from (select count(*) from p_event) after_presence)`
+        : sql`t_lock as materialized (select pg_advisory_xact_lock(${TICKET_ORDER_LOCK}))`,
+    );
+    parts.push(sql`t_events as (
+      insert into ticket_events (ticket_id, integration_id, type, state, version, agent_id, reason, explanation)
+      select e.ticket_id, e.integration_id, e.type, e.state, e.version, e.agent_id, e.reason, e.explanation
+        from t_lock, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+               n int, ticket_id uuid, integration_id uuid, type ticket_event_type, state ticket_state,
+               version int, agent_id uuid, reason text, explanation jsonb)
+       order by e.n
+      returning id)`);
+  }
+  const presenceColumns = p
+    ? sql`(select id from p_event) as "presenceEventId", (select version from p_event) as version,
+          ${write.notifyPresence ? sql`(select pg_notify(${presenceChannel.name}, json_build_object('e', id, 'n', 1)::text) from p_event)` : sql`null`} as p_rang`
+    : sql`null as "presenceEventId", null as version, null as p_rang`;
+  const ticketColumns = tickets.length
+    ? sql`(select pg_notify(${ticketChannel.name}, json_build_object('e', max(id), 'n', count(*))::text) from t_events) as t_rang`
+    : sql`null as t_rang`;
+  const [row] = await tx.execute<{ presenceEventId: string | null; version: number | null }>(
+    sql`with ${sql.join(parts, sql`, `)} select ${presenceColumns}, ${ticketColumns}`,
+  );
+  return {
+    presenceEventId: row?.presenceEventId == null ? undefined : Number(row.presenceEventId),
+    version: row?.version ?? undefined,
+  };
+}
