@@ -1,7 +1,8 @@
 'use client';
 // The agent console: this tab is one device session for as long as it is open.
 // Shows the agent's computed status (and why), a status switcher, this and the
-// other devices, signing out this device or every device, and the team.
+// other devices, signing out this device or every device, their work (offers
+// and tickets), and the team.
 import { useEffect, useState } from 'react';
 import type { DeviceRow, RosterRow } from '@/db/queries/roster';
 import { startDeviceSession, type DeviceSessionState } from '../lib/device-session';
@@ -10,6 +11,7 @@ import { onSocket, trpc } from '../lib/trpc';
 import { signOut, useSessionUser } from '../lib/use-session-user';
 import { useNow } from '../lib/use-now';
 import { TeamCard } from './team';
+import { WorkCard } from './work';
 
 type Status = RosterRow['status'];
 
@@ -98,7 +100,7 @@ export default function AgentPage() {
         <label>
           Set status
           <select
-            value={row && (row.reason === 'manual' || row.reason === 'forced') ? row.status : 'available'}
+            value={row && row.reason !== 'idle' && row.reason !== 'disconnected' ? row.status : 'available'}
             onChange={(e) => void act(() => client.presence.setStatus.mutate({ status: e.target.value as Status }))}
             disabled={!row}
           >
@@ -117,6 +119,8 @@ export default function AgentPage() {
           </p>
         )}
       </section>
+
+      <WorkCard />
 
       <section className="card" aria-labelledby="my-devices" style={{ marginTop: 16 }}>
         <h2 id="my-devices">My devices</h2>

@@ -6,7 +6,7 @@
 // display is changed loses its table semantics in some browsers.
 import { memo, useState } from 'react';
 import type { RosterRow } from '@/db/queries/roster';
-import { REASON_LABEL, STATUS_LABEL } from '../lib/format';
+import { loadText, REASON_LABEL, STATUS_LABEL } from '../lib/format';
 import { DevicesCell } from './devices-cell';
 import styles from './roster.module.css';
 import { useElapsed } from './use-elapsed';
@@ -42,6 +42,9 @@ export const AgentRow = memo(function AgentRow({ row, onForce }: { row: RosterRo
       </td>
       <td role="cell" title={new Date(row.since).toLocaleString()}>
         <Elapsed since={row.since} />
+      </td>
+      <td role="cell" aria-label="Load">
+        {loadText(row.load)}
       </td>
       <DevicesCell row={row} open={devicesOpen} onOpen={setDevicesOpen} />
       <td role="cell" aria-label="Last seen" title={row.lastSeenAt ? new Date(row.lastSeenAt).toLocaleString() : ''}>

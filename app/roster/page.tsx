@@ -4,13 +4,16 @@
 // once per animation frame (use-roster.ts). Counts and name order are kept up
 // to date change by change (roster-state.ts); rows are memoised in memoised
 // groups (agent-rows.tsx), and durations tick in their own small cells, so a
-// change re-renders one row, not the table.
+// change re-renders one row, not the table. Above it, the queues of the
+// supervisor's teams (queue-panel.tsx), live on their own.
+import Link from 'next/link';
 import { useCallback, useMemo, useState } from 'react';
 import type { RosterRow } from '@/db/queries/roster';
 import { STATUS_LABEL } from '../lib/format';
 import { trpc } from '../lib/trpc';
 import { signOut, useSessionUser } from '../lib/use-session-user';
 import { AgentRows } from './agent-rows';
+import { QueuePanel } from './queue-panel';
 import { STATUS_ORDER, visibleRows, type SortKey, type Status } from './roster-state';
 import styles from './roster.module.css';
 import { useRoster } from './use-roster';
@@ -43,6 +46,7 @@ export default function RosterPage() {
           {live ? 'Live' : 'Reconnecting…'}
         </span>
         <span className="muted">{user.name}</span>
+        {user.role === 'admin' && <Link href="/admin/keys">API keys</Link>}
         <button className="secondary" onClick={() => void signOut()}>
           Sign out
         </button>
@@ -52,6 +56,8 @@ export default function RosterPage() {
           {error}
         </p>
       )}
+      <QueuePanel />
+      <h2 id="agents">Agents</h2>
       <div className="counts" aria-label="Counts by status">
         {STATUS_ORDER.map((s) => (
           <span key={s} className={`badge status-${s}`}>
@@ -97,6 +103,7 @@ export default function RosterPage() {
             <option value="name">Name</option>
             <option value="status">Status</option>
             <option value="since">Longest in status</option>
+            <option value="load">Most load</option>
           </select>
         </label>
       </div>
@@ -107,6 +114,7 @@ export default function RosterPage() {
             <th role="columnheader" scope="col">Team</th>
             <th role="columnheader" scope="col">Status</th>
             <th role="columnheader" scope="col">In status</th>
+            <th role="columnheader" scope="col">Load</th>
             <th role="columnheader" scope="col">Devices</th>
             <th role="columnheader" scope="col">Last seen</th>
             <th role="columnheader" scope="col">Actions</th>

@@ -8,7 +8,7 @@ import type { RosterRow } from '@/db/queries/roster';
 
 export const STATUS_ORDER = ['available', 'busy', 'away', 'offline'] as const;
 export type Status = (typeof STATUS_ORDER)[number];
-export type SortKey = 'name' | 'status' | 'since';
+export type SortKey = 'name' | 'status' | 'since' | 'load';
 export type View = { team: string; status: Status | ''; search: string; sort: SortKey };
 
 export type RosterState = {
@@ -91,9 +91,20 @@ export function visibleRows(state: RosterState, view: View): RosterRow[] {
     list.push(row);
   }
   if (view.sort === 'status') return STATUS_ORDER.flatMap((s) => list.filter((r) => r.status === s));
+  if (view.sort === 'load') {
+    const total = new Map(list.map((r) => [r, totalLoad(r)]));
+    return list.sort((a, b) => (total.get(b) ?? 0) - (total.get(a) ?? 0));
+  }
   if (view.sort === 'since') {
     const since = new Map(list.map((r) => [r, Date.parse(r.since)]));
     return list.sort((a, b) => (since.get(a) ?? 0) - (since.get(b) ?? 0));
   }
   return list;
+}
+
+/** The agent's open tickets over every channel. */
+function totalLoad(row: RosterRow): number {
+  let total = 0;
+  for (const n of Object.values(row.load)) total += n ?? 0;
+  return total;
 }
