@@ -113,6 +113,11 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const sql = createSql(databaseUrl);
     cleanups.push(() => sql.end({ timeout: 5 }));
     const db = createDb(sql);
+    // Apart from the request pool: the node's liveness and heartbeat flush, and routing's claims.
+    const controlSql = createSql(databaseUrl, { max: 2 });
+    cleanups.push(() => controlSql.end({ timeout: 5 }));
+    const routingSql = createSql(databaseUrl, { max: 4 });
+    cleanups.push(() => routingSql.end({ timeout: 5 }));
 
     if (env.SEED === 'demo') {
       const logins = await seedDemo(db);
@@ -140,6 +145,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       log,
       heartbeatSink: options.heartbeatSink,
       reportStats: stats,
+      controlDb: createDb(controlSql),
     });
     const hub = new Hub({ sql, db, log });
     await hub.start();
@@ -150,6 +156,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cleanups.push(() => sweep.stop());
     const router = new Router({
       db,
+      routingDb: createDb(routingSql),
       hub,
       boss: jobs.boss,
       log,

@@ -69,6 +69,12 @@ export class PresenceEngine {
        * of batching it (one UPSERT per heartbeat, or a Redis ZADD).
        */
       heartbeatSink?: (sessionId: string, at: Date) => Promise<void>;
+      /**
+       * A pool of its own for the node's liveness and the heartbeat flush, so a
+       * flood of requests on the main pool cannot delay the node's renewal until
+       * other nodes declare it lost. Defaults to `db`.
+       */
+      controlDb?: Db;
       /** The node's counters, stored with each renewal of its row for `system.nodes`. */
       reportStats?: () => Record<string, number>;
     },
@@ -86,9 +92,10 @@ export class PresenceEngine {
     if (this.started) return;
     this.started = true;
     const { db, nodeId, nodeName, timing, log } = this.deps;
+    const control = this.deps.controlDb ?? db;
     await registerNode(db, { id: nodeId, name: nodeName, pid: process.pid });
     this.nodeTimer = setInterval(() => {
-      touchNode(db, { id: nodeId, stats: this.deps.reportStats?.() }).catch((error: unknown) => log.error('renewing the node row failed', { error }));
+      touchNode(control, { id: nodeId, stats: this.deps.reportStats?.() }).catch((error: unknown) => log.error('renewing the node row failed', { error }));
     }, timing.NODE_HEARTBEAT_MS);
     this.nodeTimer.unref();
     this.flushTimer = setInterval(() => void this.flush(), FLUSH_EVERY_MS);
@@ -146,7 +153,7 @@ export class PresenceEngine {
     const batch = this.pendingSeen;
     this.pendingSeen = new Map();
     const entries = [...batch].map(([id, at]) => ({ id, at }));
-    this.flushing = flushLastSeen(this.deps.db, entries)
+    this.flushing = flushLastSeen(this.deps.controlDb ?? this.deps.db, entries)
       .then(async (updated) => {
         this.stats.flushes += 1;
         this.stats.flushedRows += updated.size;

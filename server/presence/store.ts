@@ -7,6 +7,7 @@
 // id order; a reader that has seen event N has seen every event below N.
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
 import type { DbOrTx, Tx } from '../../db/client';
+import { retrying } from '../../db/retry';
 import { agentPresence, deviceSessions } from '../../db/schema';
 import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
 import { takeBackOffers, type TicketEventInput } from '../routing/ledger';
@@ -38,7 +39,7 @@ export type ChangeResult = { changed: boolean; eventId?: number; status: Status;
 export type PresenceRow = typeof agentPresence.$inferSelect;
 
 export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<ChangeResult> {
-  return db.transaction(async (tx) => {
+  return retrying(() => db.transaction(async (tx) => {
     const [current] = await tx
       .select()
       .from(agentPresence)
@@ -46,7 +47,7 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
       .for('update');
     if (!current) throw new NotAnAgentError(opts.agentId);
     return applyChange(tx, current, opts, true);
-  });
+  }));
 }
 
 /**
@@ -58,7 +59,7 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
  */
 export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Promise<ChangeResult[]> {
   if (agentIds.length === 0) return [];
-  return db.transaction(async (tx) => {
+  return retrying(() => db.transaction(async (tx) => {
     const rows = await tx
       .select()
       .from(agentPresence)
@@ -70,7 +71,7 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
     const eventIds = results.flatMap((r) => (r.eventId === undefined ? [] : [r.eventId]));
     if (eventIds.length) await tx.execute(presenceChannel.notify({ e: Math.max(...eventIds), n: eventIds.length }));
     return results;
-  });
+  }));
 }
 
 /**

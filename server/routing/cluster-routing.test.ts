@@ -30,7 +30,7 @@ beforeAll(async () => {
   agentIds = team.agents.map((a) => a.id);
   await insertQueue(t.db, { name: 'crowd', teamId: team.teamId, capacity: CAPACITY });
   ({ key } = await createApiKey(t.db, { integration: 'Load desk', name: 'load', scopes: ['tickets:write'] }));
-  const env = { DATABASE_URL: t.url, SEED: 'none', OFFER_TIMEOUT_MS: '1500', MISSED_OFFERS_LIMIT: '100', ROUTING_SWEEP_MS: '1000', SESSION_TTL_MS: '600000' };
+  const env = { DATABASE_URL: t.url, SEED: 'none', OFFER_TIMEOUT_MS: '8000', MISSED_OFFERS_LIMIT: '100', ROUTING_SWEEP_MS: '1000', SESSION_TTL_MS: '600000' };
   nodes = await Promise.all([spawnNode({ ...env, NODE_NAME: 'route-a' }), spawnNode({ ...env, NODE_NAME: 'route-b' })]);
   // Every agent has a device on one of the nodes: available.
   const nodeIds = (await t.sql`select id from nodes where stopped_at is null order by name`).map((r) => r.id as string);
@@ -78,7 +78,7 @@ async function churn(until: { done: boolean }): Promise<void> {
   }
 }
 
-it('never gives a ticket to two agents, never exceeds a capacity, and leaves every ticket accounted for', { timeout: 240_000 }, async () => {
+it('never gives a ticket to two agents, never exceeds a capacity, and leaves every ticket accounted for', { timeout: 300_000 }, async () => {
   const until = { done: false };
   const churning = Promise.all([churn(until), churn(until), churn(until)]);
   const started = Date.now();
@@ -94,16 +94,22 @@ it('never gives a ticket to two agents, never exceeds a capacity, and leaves eve
   // With everyone available and accepting, the queue drains into every free slot:
   // in the end no ticket waits while an agent has room on its channel.
   const waitingWithRoom = async () => {
-    for (const offered of await t.sql`select id, agent_id from tickets where state = 'offered'`) {
-      await agentAct(t.db, { agentId: offered.agent_id as string, ticketId: offered.id as string, action: 'accept' }).catch(() => {});
-    }
+    const offered = await t.sql`select id, agent_id from tickets where state = 'offered'`;
+    await Promise.all(
+      offered.map((o) => agentAct(t.db, { agentId: o.agent_id as string, ticketId: o.id as string, action: 'accept' }).catch(() => {})),
+    );
     const [row] = await t.sql`select count(*)::int as n from tickets q where q.state = 'queued' and exists (
                                 select 1 from agent_presence p where p.status = 'available' and
                                   (select count(*) from tickets k where k.agent_id = p.agent_id and k.channel = q.channel
                                      and k.state in ('offered', 'assigned')) < (${JSON.stringify(CAPACITY)}::jsonb ->> q.channel::text)::int)`;
     return row?.n;
   };
-  await expect.poll(waitingWithRoom, { timeout: 30_000, interval: 500 }).toBe(0);
+  await expect.poll(waitingWithRoom, { timeout: 60_000, interval: 500 }).toBe(0).catch(async (error: unknown) => {
+    console.log(await t.sql`select wait_reason, channel, count(*)::int from tickets where state = 'queued' group by 1, 2 order by 3 desc limit 8`);
+    console.log(await t.sql`select p.status, count(*)::int, sum((select count(*) from tickets k where k.agent_id = p.agent_id and k.state in ('offered','assigned')))::int as open from agent_presence p group by 1`);
+    console.log(nodes.map((n) => n.output().split('\n').filter((l) => /error|fail/i.test(l)).slice(-5).join('\n')).join('\n---\n'));
+    throw error;
+  });
 
   // Replay every ticket event in commit order.
   const events = await t.sql`select e.id, e.ticket_id, e.type, e.agent_id, k.channel from ticket_events e

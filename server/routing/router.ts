@@ -31,6 +31,8 @@ import {
 
 export const OFFER_EXPIRY_QUEUE = 'offer-expiry';
 const QUEUE_CACHE_MS = 2_000;
+/** Claims a node runs at once (its routing pool has as many connections). */
+const CLAIMERS = 4;
 /** Ticket events that put a ticket back in its queue. */
 const BACK_IN_QUEUE = new Set(['requeued', 'declined', 'offer_expired', 'released']);
 /** Ticket events that free capacity of the agent named in them. */
@@ -41,9 +43,13 @@ export type RouterStats = { claims: number; offers: number; expired: number; kic
 export class Router {
   readonly stats: RouterStats = { claims: 0, offers: 0, expired: 0, kicks: 0 };
   private queueCache: { at: number; byId: Map<string, Queue> } | undefined;
+  /** Queues to route, the claimers at work, and per queue: kicks so far and claims in flight. */
   private readonly dirty = new Set<string>();
-  private running: Promise<void> | undefined;
-  private readonly timers = new Map<string, NodeJS.Timeout>();
+  private readonly claimers = new Set<Promise<void>>();
+  private readonly kicked = new Map<string, number>();
+  private readonly working = new Map<string, number>();
+  /** Local expiry timers of this node's open offers, by ticket. */
+  private readonly timers = new Map<string, { offerId: string; version: number; timer: NodeJS.Timeout }>();
   /** What the presence feed last said of each agent: available or not, and their teams. */
   private readonly available = new Map<string, boolean>();
   private readonly teamsOf = new Map<string, string[]>();
@@ -54,12 +60,18 @@ export class Router {
   constructor(
     private readonly deps: {
       db: Db;
+      /** Claims, expiries and sweeps run on a pool of their own, so waiting requests cannot hold routing up. */
+      routingDb?: Db;
       hub: Hub;
       boss: PgBoss;
       log: Logger;
       settings: RoutingSettings & { assignedRequeueAfterMs: number; sweepMs: number };
     },
   ) {}
+
+  private get routingDb(): Db {
+    return this.deps.routingDb ?? this.deps.db;
+  }
 
   async start(): Promise<void> {
     const { boss, hub, settings } = this.deps;
@@ -90,29 +102,47 @@ export class Router {
     return cancelTicket(this.deps.db, params);
   }
 
-  /** Routes the given queues now (coalescing with a run in progress). */
+  /** Routes the given queues now: claimers work them until no claim succeeds. */
   kick(queueIds: Iterable<string>): Promise<void> {
-    for (const id of queueIds) this.dirty.add(id);
+    for (const id of queueIds) {
+      this.dirty.add(id);
+      this.kicked.set(id, (this.kicked.get(id) ?? 0) + 1);
+    }
     this.stats.kicks += 1;
-    this.running ??= this.run().finally(() => (this.running = undefined));
-    return this.running;
+    while (this.claimers.size < CLAIMERS && !this.stopped && this.nextQueue() !== undefined) {
+      const claimer: Promise<void> = this.claim().finally(() => this.claimers.delete(claimer));
+      this.claimers.add(claimer);
+    }
+    return Promise.all(this.claimers).then(() => undefined);
   }
 
-  private async run(): Promise<void> {
-    while (this.dirty.size && !this.stopped) {
-      const [queueId] = this.dirty;
-      this.dirty.delete(queueId!);
-      const queue = (await this.queues()).get(queueId!) ?? (await this.queues({ fresh: true })).get(queueId!);
-      if (!queue) continue;
+  /** A dirty queue with room for another claimer. */
+  private nextQueue(): string | undefined {
+    for (const id of this.dirty) if ((this.working.get(id) ?? 0) < CLAIMERS) return id;
+    return undefined;
+  }
+
+  /**
+   * One claimer: claims on dirty queues until none is left. Several run side
+   * by side, on one queue too (SKIP LOCKED keeps them on different tickets and
+   * agents); a queue stays dirty until a claim on it finds nothing to offer and
+   * no kick arrived meanwhile.
+   */
+  private async claim(): Promise<void> {
+    for (let queueId = this.nextQueue(); queueId !== undefined && !this.stopped; queueId = this.nextQueue()) {
+      const kickedBefore = this.kicked.get(queueId);
+      this.working.set(queueId, (this.working.get(queueId) ?? 0) + 1);
       try {
-        for (;;) {
-          this.stats.claims += 1;
-          const offer = await claimNext(this.deps.db, this.deps.settings, queue);
-          if (!offer) break;
-          this.offered(offer);
-        }
+        const queue = (await this.queues()).get(queueId) ?? (await this.queues({ fresh: true })).get(queueId);
+        const offer = queue ? await claimNext(this.routingDb, this.deps.settings, queue) : undefined;
+        this.stats.claims += 1;
+        if (offer) this.offered(offer);
+        else if (this.kicked.get(queueId) === kickedBefore) this.dirty.delete(queueId);
       } catch (error) {
         this.deps.log.error('routing a queue failed', { queueId, error });
+        this.dirty.delete(queueId); // the sweep tries again
+      } finally {
+        this.working.set(queueId, (this.working.get(queueId) ?? 1) - 1);
       }
     }
   }
@@ -121,21 +151,30 @@ export class Router {
     this.stats.offers += 1;
     if (!offer.expiresAt) return; // auto-accepted
     const expiresAt = offer.expiresAt;
+    this.forgetOffer(offer.ticketId);
     const timer = setTimeout(() => {
-      this.timers.delete(offer.offerId);
+      this.timers.delete(offer.ticketId);
       void this.expire({ ticketId: offer.ticketId, offerId: offer.offerId });
     }, Math.max(0, expiresAt.getTime() - Date.now()));
     timer.unref();
-    this.timers.set(offer.offerId, timer);
+    this.timers.set(offer.ticketId, { offerId: offer.offerId, version: offer.version, timer });
     // The durable path, if this node is gone by then.
     this.deps.boss
       .send(OFFER_EXPIRY_QUEUE, { ticketId: offer.ticketId, offerId: offer.offerId }, { startAfter: new Date(expiresAt.getTime() + 250) })
       .catch((error: unknown) => this.deps.log.error('scheduling an offer expiry failed', { error }));
   }
 
+  /** The offer was answered or withdrawn: its local timer has nothing left to do (the job finds it gone). */
+  private forgetOffer(ticketId: string): void {
+    const held = this.timers.get(ticketId);
+    if (!held) return;
+    clearTimeout(held.timer);
+    this.timers.delete(ticketId);
+  }
+
   private async expire(offer: { ticketId: string; offerId: string }): Promise<void> {
     try {
-      const result = await expireOffer(this.deps.db, this.deps.settings, offer);
+      const result = await expireOffer(this.routingDb, this.deps.settings, offer);
       if (result.expired) this.stats.expired += 1;
     } catch (error) {
       this.deps.log.error('ending an offer failed', { ...offer, error });
@@ -154,6 +193,9 @@ export class Router {
 
   /** A ticket back in its queue may go to someone; an agent whose load fell may take more. */
   private onTicket(delta: TicketDelta): void {
+    // A later event of a ticket this node offered (accepted, declined, returned, cancelled) ends the offer.
+    const held = this.timers.get(delta.ticketId);
+    if (held && delta.version > held.version) this.forgetOffer(delta.ticketId);
     if (BACK_IN_QUEUE.has(delta.type)) void this.kick([delta.queueId]);
     if (delta.agentId && FREES_AGENT.has(delta.type)) {
       const teams = this.teamsOf.get(delta.agentId);
@@ -171,7 +213,7 @@ export class Router {
   }
 
   private async kickAgentTeams(agentId: string): Promise<void> {
-    const rows = await this.deps.db.execute<{ teamId: string }>(
+    const rows = await this.routingDb.execute<{ teamId: string }>(
       sql`select team_id as "teamId" from team_members where user_id = ${agentId} and role = 'agent'`,
     );
     this.teamsOf.set(agentId, rows.map((r) => r.teamId));
@@ -183,7 +225,7 @@ export class Router {
     const age = this.queueCache ? Date.now() - this.queueCache.at : Infinity;
     // A fresh read is asked for on a miss; a quarter second of staleness still bounds it for teams without queues.
     if (age < (options.fresh ? QUEUE_CACHE_MS / 8 : QUEUE_CACHE_MS)) return this.queueCache!.byId;
-    const rows = await this.deps.db.select().from(queuesTable);
+    const rows = await this.routingDb.select().from(queuesTable);
     this.queueCache = { at: Date.now(), byId: new Map(rows.map((q) => [q.id, q])) };
     return this.queueCache.byId;
   }
@@ -191,9 +233,9 @@ export class Router {
   /** The safety net: overdue offers, tickets held by agents gone too long, and every queue with waiting tickets. */
   async sweep(): Promise<void> {
     try {
-      for (const offer of await overdueOffers(this.deps.db)) await this.expire(offer);
-      const requeued = await requeueAbandoned(this.deps.db, { afterMs: this.deps.settings.assignedRequeueAfterMs });
-      const waiting = await this.deps.db.execute<{ queueId: string }>(
+      for (const offer of await overdueOffers(this.routingDb)) await this.expire(offer);
+      const requeued = await requeueAbandoned(this.routingDb, { afterMs: this.deps.settings.assignedRequeueAfterMs });
+      const waiting = await this.routingDb.execute<{ queueId: string }>(
         sql`select distinct queue_id as "queueId" from tickets where state = 'queued'`,
       );
       await this.kick([...requeued, ...waiting.map((w) => w.queueId)]);
@@ -206,9 +248,9 @@ export class Router {
     this.stopped = true;
     clearInterval(this.sweepTimer);
     for (const u of this.unsubscribe) u();
-    for (const timer of this.timers.values()) clearTimeout(timer);
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     await this.deps.boss.offWork(OFFER_EXPIRY_QUEUE).catch(() => {});
-    await this.running;
+    await Promise.all(this.claimers);
   }
 }

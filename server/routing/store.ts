@@ -5,8 +5,9 @@
 // write locks the agent's row first, then the ticket, so nothing can deadlock
 // with a presence change (which locks the agent, then returns its offers).
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, inArray, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
+import { retrying, StartOver } from '../../db/retry';
 import { agentPresence, queues, tickets, type Capacity, type Channel } from '../../db/schema';
 import { changeLockedAgent, type PresenceRow } from '../presence/store';
 import { RoutingNotFoundError, TicketStateError } from './errors';
@@ -23,7 +24,8 @@ export type RoutingSettings = {
   missedOffersLimit: number;
 };
 
-export type Offer = { ticketId: string; offerId: string; agentId: string; expiresAt: Date | null; queueId: string };
+/** An offer made; `version` is the ticket's version it made (later events of the ticket have higher ones). */
+export type Offer = { ticketId: string; offerId: string; agentId: string; expiresAt: Date | null; queueId: string; version: number };
 
 export type Explanation = {
   strategy: Strategy;
@@ -36,18 +38,6 @@ export type Explanation = {
   winner: string | null;
   why: string;
 };
-
-/** Retries a transaction that lost a deadlock or serialization race (rare: lock order prevents deadlocks). */
-async function retrying<T>(work: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      return await work();
-    } catch (error) {
-      const code = (error as { code?: string }).code ?? ((error as { cause?: { code?: string } }).cause?.code);
-      if (attempt >= 5 || (code !== '40P01' && code !== '40001')) throw error;
-    }
-  }
-}
 
 // ---------------------------------------------------------------------------
 // Creating
@@ -118,7 +108,9 @@ export async function createTicket(
         if (!existing) throw new Error('ticket vanished after a conflicting insert');
         return { ticket: created(existing), offer: undefined };
       }
-      const claim = await claimAmong(tx, settings, queue, [inserted]);
+      // The new ticket joins the queue in its place: the claim takes the most
+      // urgent, oldest tickets first, so it cannot jump ahead of those waiting.
+      const claim = await claimAmong(tx, settings, queue, await waitingTickets(tx, queue));
       const createdEvent: TicketEventInput = { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 };
       await commitClaim(tx, claim, [createdEvent]);
       return { ticket: created(inserted), offer: claim?.offer };
@@ -129,19 +121,35 @@ export async function createTicket(
 // ---------------------------------------------------------------------------
 // Claiming
 
-const CLAIM_WINDOW = 20;
+/** Waiting tickets a claim looks at, per channel. */
+const CLAIM_WINDOW = 10;
+
+/**
+ * The queue's most urgent, oldest waiting tickets that no other claim holds,
+ * locked: the first few of each channel, so a channel whose agents are all at
+ * capacity cannot keep the others' tickets waiting. Sorted most urgent first.
+ */
+async function waitingTickets(tx: Tx, queue: Queue): Promise<TicketRow[]> {
+  const ids = await tx.execute<{ id: string }>(sql`
+    select k.id from unnest(enum_range(null::ticket_channel)) as c(channel)
+     cross join lateral (
+       select id, priority, queued_at from tickets
+        where queue_id = ${queue.id} and state = 'queued' and channel = c.channel
+        order by priority, queued_at, id
+        limit ${CLAIM_WINDOW}
+        for update skip locked) k
+     order by k.priority, k.queued_at, k.id`);
+  if (ids.length === 0) return [];
+  const rows = await tx.select().from(tickets).where(inArray(tickets.id, ids.map((r) => r.id)));
+  const byId = new Map(rows.map((r) => [r.id, r]));
+  return ids.flatMap((r) => byId.get(r.id) ?? []);
+}
 
 /** Offers the most urgent ticket of the queue that someone can take; undefined when none. */
 export async function claimNext(db: Db, settings: RoutingSettings, queue: Queue): Promise<Offer | undefined> {
   return retrying(() =>
     db.transaction(async (tx) => {
-      const waiting = await tx
-        .select()
-        .from(tickets)
-        .where(and(eq(tickets.queueId, queue.id), eq(tickets.state, 'queued')))
-        .orderBy(tickets.priority, tickets.queuedAt, tickets.id)
-        .limit(CLAIM_WINDOW)
-        .for('update', { skipLocked: true });
+      const waiting = await waitingTickets(tx, queue);
       if (!waiting.length) return undefined;
       const claim = await claimAmong(tx, settings, queue, waiting);
       await commitClaim(tx, claim);
@@ -319,7 +327,11 @@ async function offer(
       ? [{ ticketId: row.id, integrationId: row.integrationId, type: 'accepted' as const, state: row.state, version: row.version, agentId: agent.agentId, reason: 'auto_accept' }]
       : []),
   ];
-  return { offer: { ticketId: row.id, offerId, agentId: agent.agentId, expiresAt: row.offerExpiresAt, queueId: queue.id }, agent, events };
+  return {
+    offer: { ticketId: row.id, offerId, agentId: agent.agentId, expiresAt: row.offerExpiresAt, queueId: queue.id, version: row.version },
+    agent,
+    events,
+  };
 }
 
 // ---------------------------------------------------------------------------
@@ -329,17 +341,18 @@ type Locked = { agent: PresenceRow | undefined; ticket: TicketRow };
 
 /** Locks the ticket's agent (if any), then the ticket, and checks the agent did not change in between. */
 async function lockTicket(tx: Tx, ticketId: string): Promise<Locked | undefined> {
-  for (;;) {
-    const [peek] = await tx.select({ agentId: tickets.agentId }).from(tickets).where(eq(tickets.id, ticketId));
-    if (!peek) return undefined;
-    const agent = peek.agentId
-      ? (await tx.select().from(agentPresence).where(eq(agentPresence.agentId, peek.agentId)).for('update'))[0]
-      : undefined;
-    const [ticket] = await tx.select().from(tickets).where(eq(tickets.id, ticketId)).for('update');
-    if (!ticket) return undefined;
-    if (ticket.agentId === peek.agentId) return { agent, ticket };
-    // Re-offered between the peek and the lock: start again with the new agent.
-  }
+  const [peek] = await tx.select({ agentId: tickets.agentId }).from(tickets).where(eq(tickets.id, ticketId));
+  if (!peek) return undefined;
+  const agent = peek.agentId
+    ? (await tx.select().from(agentPresence).where(eq(agentPresence.agentId, peek.agentId)).for('update'))[0]
+    : undefined;
+  const [ticket] = await tx.select().from(tickets).where(eq(tickets.id, ticketId)).for('update');
+  if (!ticket) return undefined;
+  if (ticket.agentId === peek.agentId) return { agent, ticket };
+  // Re-offered between the peek and the lock. Waiting for the new agent while
+  // holding the ticket could deadlock with that agent's status change (which
+  // holds the agent and wants the ticket): start the transaction over.
+  throw new StartOver('the ticket changed hands while being locked');
 }
 
 export type AgentAction = 'accept' | 'decline' | 'complete' | 'release';
@@ -406,6 +419,9 @@ export async function expireOffer(
   settings: RoutingSettings,
   params: { ticketId: string; offerId: string },
 ): Promise<{ expired: boolean; agentId?: string; setAway?: boolean; queueId?: string }> {
+  // Most offers are answered before their deadline: look before locking anything.
+  const [current] = await db.select({ offerId: tickets.offerId }).from(tickets).where(eq(tickets.id, params.ticketId));
+  if (current?.offerId !== params.offerId) return { expired: false };
   return retrying(() =>
     db.transaction(async (tx) => {
       const locked = await lockTicket(tx, params.ticketId);
