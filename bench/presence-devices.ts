@@ -4,6 +4,7 @@
 // presence.heartbeat mutations and times each acknowledgement. Two load
 // shapes: steady (every device each interval, phases spread evenly and
 // jittered) and stress (as fast as the node answers, a fixed number in flight).
+// Any other mutation can be sent over a device's socket with `mutate`.
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
@@ -25,6 +26,8 @@ type Device = {
   heartbeatTail: string;
   nextRequestId: number;
   pending: Map<number, Pending>;
+  /** Mutations sent with `mutate`, awaiting their answer. */
+  requests: Map<number, { resolve: (data: unknown) => void; reject: (error: Error) => void }>;
   timer: NodeJS.Timeout | undefined;
   /** Whether any of its heartbeats has been acknowledged. */
   acked: boolean;
@@ -32,7 +35,7 @@ type Device = {
 
 type WireMessage = {
   id?: number | string | null;
-  result?: { type?: string; data?: { type?: string; sessionId?: string; reason?: string } | null };
+  result?: { type?: string; data?: ({ type?: string; sessionId?: string; reason?: string } & Record<string, unknown>) | null };
   error?: { message?: string };
 };
 
@@ -69,6 +72,7 @@ export class DeviceFleet {
       heartbeatTail: '',
       nextRequestId: SUBSCRIPTION_ID + 1,
       pending: new Map(),
+      requests: new Map(),
       timer: undefined,
       acked: false,
     }));
@@ -151,6 +155,24 @@ export class DeviceFleet {
     return this.inFlight === 0;
   }
 
+  /**
+   * Sends mutation `path` over the socket of device `index` (in the order of
+   * `tokens`); resolves with its result, or rejects with its error or when the
+   * device loses its session first.
+   */
+  mutate(index: number, path: string, input: unknown): Promise<unknown> {
+    const device = this.devices[index];
+    const socket = device?.socket;
+    if (!device?.sessionId || socket?.readyState !== WebSocket.OPEN) {
+      return Promise.reject(new Error(`device ${index} is not attached`));
+    }
+    const id = device.nextRequestId++;
+    return new Promise((resolve, reject) => {
+      device.requests.set(id, { resolve, reject });
+      socket.send(JSON.stringify({ id, method: 'mutation', params: { path, input } }));
+    });
+  }
+
   /** Closes every socket at once (no closing handshake). */
   close(): void {
     this.stopSteady();
@@ -160,6 +182,8 @@ export class DeviceFleet {
       device.socket?.on('error', () => undefined);
       device.socket?.terminate();
       device.socket = undefined;
+      for (const request of device.requests.values()) request.reject(new Error('the fleet was closed'));
+      device.requests.clear();
     }
   }
 
@@ -217,7 +241,11 @@ export class DeviceFleet {
             this.detach(device);
           }
         } else if (typeof message.id === 'number') {
-          this.acknowledged(device, message.id, message.error?.message);
+          const request = device.requests.get(message.id);
+          device.requests.delete(message.id);
+          if (!request) this.acknowledged(device, message.id, message.error?.message);
+          else if (message.error) request.reject(new Error(message.error.message ?? 'mutation failed'));
+          else request.resolve(message.result?.data);
         }
       });
       socket.on('error', (error) => settle(new Error(`socket error: ${error.message}`)));
@@ -244,6 +272,8 @@ export class DeviceFleet {
     device.timer = undefined;
     this.inFlight -= device.pending.size;
     device.pending.clear();
+    for (const request of device.requests.values()) request.reject(new Error('the device lost its session'));
+    device.requests.clear();
   }
 
   private schedule(device: Device, delayMs: number): void {

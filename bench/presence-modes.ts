@@ -18,13 +18,12 @@ export const SERVER_ENV = {
   databaseUrl: 'BENCH_DATABASE_URL',
   redisUrl: 'BENCH_REDIS_URL',
   redisKey: 'BENCH_REDIS_KEY',
+  /** NODE_NAME of the node; unset: `bench-<mode>`. */
+  nodeName: 'BENCH_NODE_NAME',
 } as const;
 
-/** `READY {"pid":…,"port":…}` once the node listens. */
-export const READY_PREFIX = 'READY ';
-/** `STATS {…}` in answer to a `stats` line on stdin. */
-export const STATS_PREFIX = 'STATS ';
-export const STATS_COMMAND = 'stats';
+/** The lines the server process prints: READY once listening, STATS on request. */
+export { READY_PREFIX, STATS_COMMAND, STATS_PREFIX } from './lib/server-process';
 
 export type ServerStats = {
   heartbeats: number;

@@ -7,6 +7,7 @@ import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import type { LatencySummary } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
+import { summarizeOutput } from './lib/server-process';
 import type { StatementRate } from './lib/statement-breakdown';
 import type { Recorder } from './presence-devices';
 import type { Window } from './presence-measure';
@@ -235,22 +236,6 @@ function targetChecks(batched: MeasuredMode, size: Size): Check[] {
   ];
 }
 
-/** Distinct lines the server printed, most frequent first (JSON logs by level and message). */
-function serverOutputSummary(output: readonly string[]): string[] {
-  const counts = new Map<string, number>();
-  for (const line of output) {
-    let key = line.slice(0, 200);
-    try {
-      const entry = JSON.parse(line) as { level?: string; msg?: string; error?: { message?: string } };
-      key = `${entry.level ?? '?'}: ${entry.msg ?? ''}${entry.error?.message ? ` (${entry.error.message.slice(0, 160)})` : ''}`;
-    } catch {
-      // not a log line
-    }
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  return [...counts].sort((a, b) => b[1] - a[1]).slice(0, 8).map(([line, n]) => `${n}× ${line}`);
-}
-
 function notes(results: readonly ModeResult[], info: RunInfo): string[] {
   const lines: string[] = [];
   for (const skipped of info.skipped) lines.push(`- skipped ${skipped}`);
@@ -275,7 +260,7 @@ function notes(results: readonly ModeResult[], info: RunInfo): string[] {
     if (ended) problems.push(`device sessions ended in the database before teardown: ${ended}`);
     if (r.steady.recorder.acked === 0) problems.push('no heartbeat acknowledged in the steady window');
     if (r.server.exitCode !== 0) problems.push(`server exit code ${r.server.exitCode}`);
-    if (r.server.outputCount) problems.push(`server printed ${r.server.outputCount} log lines: ${serverOutputSummary(r.server.output).join(' · ')}`);
+    if (r.server.outputCount) problems.push(`server printed ${r.server.outputCount} log lines: ${summarizeOutput(r.server.output).join(' · ')}`);
     lines.push(`- ${r.mode}: ${problems.length ? problems.join('; ') : 'no errors; every device attached and stayed online'}`);
   }
   return lines;

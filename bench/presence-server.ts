@@ -38,7 +38,7 @@ async function main(): Promise<void> {
     PORT: '0',
     HOST: '127.0.0.1',
     SEED: 'none',
-    NODE_NAME: `bench-${mode}`,
+    NODE_NAME: process.env[SERVER_ENV.nodeName] || `bench-${mode}`,
     // With Redis holding presence, nothing writes last_seen_at, so the
     // database sweep would end every session after the lease; in that
     // design the lease lives in Redis instead.

@@ -6,6 +6,9 @@ type Benchmark = (options: { smoke: boolean; command: string }) => Promise<boole
 
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   presence: async () => (await import('./presence')).runPresence,
+  fanout: async () => (await import('./fanout')).runFanout,
+  'roster-ui': async () => (await import('./roster-ui')).runRosterUi,
+  routing: async () => (await import('./routing')).runRouting,
 };
 
 function usage(): string {

@@ -50,3 +50,22 @@ export function rssBytes(pid: number): number {
   if (!match) throw new Error(`no VmRSS for process ${pid}`);
   return Number(match[1]) * 1024;
 }
+
+/** The parent of a process (field 4 of /proc/<pid>/stat), or undefined if it is gone. */
+export function parentPid(pid: number): number | undefined {
+  const fields = statFields(pid);
+  return fields ? field(fields, 4) : undefined;
+}
+
+/**
+ * CPU time the machine's processes have spent (all cores: user, nice, system,
+ * steal; not idle, iowait, or interrupt time, which is charged to no process
+ * and on a loopback benchmark is mostly its own network traffic), in clock
+ * ticks, from /proc/stat. Less what the benchmark's own processes used, it
+ * shows how busy others kept the machine during a window.
+ */
+export function machineBusyTicks(): number {
+  const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0] ?? '';
+  const [, user, nice, system, , , , , steal] = line.trim().split(/\s+/).map(Number);
+  return [user, nice, system, steal].reduce<number>((sum, n) => sum + (n ?? 0), 0);
+}
