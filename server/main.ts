@@ -32,7 +32,6 @@ async function main(): Promise<void> {
     if (error instanceof StartupError) fatal(error.message);
     fatal(error instanceof Error ? error.message : String(error));
   }
-  log.info(`switchboard listening on ${node.url}`, { nodeId: node.nodeId, dev });
 
   const shutdown = (signal: string) => {
     log.info('stopping', { signal });
@@ -50,6 +49,8 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => shutdown('SIGTERM'));
   process.once('SIGINT', () => shutdown('SIGINT'));
+  // Announced only once the signals are handled: a supervisor (or a test) may stop the node as soon as it reads this.
+  log.info(`switchboard listening on ${node.url}`, { nodeId: node.nodeId, dev });
 }
 
 void main();

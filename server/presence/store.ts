@@ -34,7 +34,7 @@ export type ChangeOptions = {
   ticketEvents?: readonly TicketEventInput[];
 };
 
-export type ChangeResult = { changed: boolean; eventId?: number; status: Status; version: number };
+export type ChangeResult = { changed: boolean; status: Status; version: number };
 
 export type PresenceRow = typeof agentPresence.$inferSelect;
 
@@ -68,8 +68,8 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
       .for('update');
     const results: ChangeResult[] = [];
     for (const current of rows) results.push(await applyChange(tx, current, { agentId: current.agentId }, false));
-    const eventIds = results.flatMap((r) => (r.eventId === undefined ? [] : [r.eventId]));
-    if (eventIds.length) await tx.execute(presenceChannel.notify({ e: Math.max(...eventIds), n: eventIds.length }));
+    const events = results.filter((r) => r.changed).length;
+    if (events) await tx.execute(presenceChannel.notify({ n: events }));
     return results;
   }));
 }
@@ -132,8 +132,8 @@ async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions, no
     notifyPresence: notify,
     tickets: [...(opts.ticketEvents ?? []), ...returned],
   });
-  if (recorded.presenceEventId === undefined || recorded.version === undefined) throw new NotAnAgentError(opts.agentId);
-  return { changed: true, eventId: recorded.presenceEventId, status: next.status, version: recorded.version };
+  if (!recorded.recorded || recorded.version === undefined) throw new NotAnAgentError(opts.agentId);
+  return { changed: true, status: next.status, version: recorded.version };
 }
 
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */

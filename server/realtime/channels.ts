@@ -24,20 +24,14 @@ function channel<T extends z.ZodType>(name: string, payload: T) {
 }
 
 /**
- * Presence changes were committed: `n` events, the last of them `e`. One
- * transaction rings once, however many agents it changed; readers take the
- * rows from the event log after their own cursor.
+ * Presence changes were committed: `n` events. One transaction rings once,
+ * however many agents it changed; readers take the rows from the event log
+ * after their own cursor (ids are given at commit, so the doorbell carries none).
  */
-export const presenceChannel = channel(
-  'sb_presence',
-  z.object({ e: z.number().int().positive(), n: z.number().int().positive() }),
-);
+export const presenceChannel = channel('sb_presence', z.object({ n: z.number().int().positive() }));
 
-/** Ticket events were committed: `n` of them, the last `e` (the ticket feed's doorbell). */
-export const ticketChannel = channel(
-  'sb_tickets',
-  z.object({ e: z.number().int().positive(), n: z.number().int().positive() }),
-);
+/** Ticket events were committed: `n` of them (the ticket feed's doorbell). */
+export const ticketChannel = channel('sb_tickets', z.object({ n: z.number().int().positive() }));
 
 const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_out']);
 

@@ -18,7 +18,7 @@ const BATCH = 1_000;
 /** After a failed read, how soon to read again. */
 const RETRY_MS = 1_000;
 
-type Doorbell = { name: string; parse: (raw: string) => { e: number } | undefined };
+type Doorbell = { name: string };
 
 /** One event log followed from a cursor, delivered to local subscribers in id order. */
 export class LogTail<T extends { eventId: number }> {
@@ -52,11 +52,8 @@ export class LogTail<T extends { eventId: number }> {
     this.cursor = await this.deps.latest();
     const listening = await this.deps.sql.listen(
       this.deps.doorbell.name,
-      (raw) => {
-        const payload = this.deps.doorbell.parse(raw);
-        if (payload && payload.e <= this.cursor) return; // already read
-        void this.ring();
-      },
+      // Every ring reads from the cursor; rings during a read fold into one more read.
+      () => void this.ring(),
       // Called on the first LISTEN and after every reconnect: read what was missed.
       () => void this.ring(),
     );

@@ -1,17 +1,13 @@
 // Writes the two event logs — presence and tickets — for one transaction in a
-// single statement, issued last. Each log draws its ids under a transaction
-// lock so that ids commit in id order (a reader's cursor never passes an event
-// still in flight, decision 002); taking the locks in the transaction's final
-// statement means they are held for that statement and the COMMIT only, not
-// across round trips through a busy Node process (decision 012). Locks are
-// always taken presence first, then tickets.
+// single statement: the agent's presence row and its event, then the ticket
+// events in order, and one doorbell per log. Event ids are given at COMMIT, in
+// commit order, by a deferred trigger under a transaction lock (migration 0005,
+// decision 013), so nothing here holds a lock across a round trip. Presence
+// events are inserted first so the commit takes the locks presence first.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Tx } from '../../db/client';
 import type { ManualReason, Reason, Status } from '../presence/aggregate';
 import { presenceChannel, ticketChannel } from './channels';
-
-const PRESENCE_ORDER_LOCK = 7_204_114; // arbitrary, unique to this purpose
-const TICKET_ORDER_LOCK = 7_204_116;
 
 /** The new presence row of one agent (already computed), and what it was. */
 export type PresenceWrite = {
@@ -47,13 +43,12 @@ export type TicketEventWrite = {
 export async function recordEvents(
   tx: Tx,
   write: { presence?: PresenceWrite; notifyPresence?: boolean; tickets?: readonly TicketEventWrite[] },
-): Promise<{ presenceEventId?: number; version?: number }> {
+): Promise<{ recorded: boolean; version?: number }> {
   const p = write.presence;
   const tickets = write.tickets ?? [];
-  if (!p && tickets.length === 0) return {};
+  if (!p && tickets.length === 0) return { recorded: false };
   const parts: SQL[] = [];
   if (p) {
-    parts.push(sql`p_lock as materialized (select pg_advisory_xact_lock(${PRESENCE_ORDER_LOCK}))`);
     parts.push(sql`changed as (
       update agent_presence
          set manual_status = ${p.manualStatus}::agent_status, manual_reason = ${p.manualReason}::manual_reason,
@@ -62,7 +57,6 @@ export async function recordEvents(
              devices = ${p.devices}::int, version = version + 1
              ${p.statusChanged ? sql`, since = now()` : sql``}
              ${p.touchSeen ? sql`, last_seen_at = now()` : sql``}
-        from p_lock
        where agent_id = ${p.agentId}::uuid
       returning agent_id, version, since)`);
     parts.push(sql`p_event as (
@@ -84,16 +78,16 @@ export async function recordEvents(
       reason: e.reason ?? null,
       explanation: e.explanation ?? null,
     }));
-    // After the presence event (it reads p_event's count), so the locks come in order.
+    // After the presence event (reading p_event makes it run first), so the commit's triggers take the locks in order.
     parts.push(
       p
-        ? sql`t_lock as materialized (select pg_advisory_xact_lock(${TICKET_ORDER_LOCK}) from (select count(*) from p_event) after_presence)`
-        : sql`t_lock as materialized (select pg_advisory_xact_lock(${TICKET_ORDER_LOCK}))`,
+        ? sql`after_presence as materialized (select count(*) from p_event)`
+        : sql`after_presence as materialized (select 1)`,
     );
     parts.push(sql`t_events as (
       insert into ticket_events (ticket_id, integration_id, type, state, version, agent_id, reason, explanation)
       select e.ticket_id, e.integration_id, e.type, e.state, e.version, e.agent_id, e.reason, e.explanation
-        from t_lock, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+        from after_presence, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
                n int, ticket_id uuid, integration_id uuid, type ticket_event_type, state ticket_state,
                version int, agent_id uuid, reason text, explanation jsonb)
        order by e.n
@@ -101,16 +95,13 @@ export async function recordEvents(
   }
   const presenceColumns = p
     ? sql`(select id from p_event) as "presenceEventId", (select version from p_event) as version,
-          ${write.notifyPresence ? sql`(select pg_notify(${presenceChannel.name}, json_build_object('e', id, 'n', 1)::text) from p_event)` : sql`null`} as p_rang`
+          ${write.notifyPresence ? sql`(select pg_notify(${presenceChannel.name}, json_build_object('n', 1)::text) from p_event)` : sql`null`} as p_rang`
     : sql`null as "presenceEventId", null as version, null as p_rang`;
   const ticketColumns = tickets.length
-    ? sql`(select pg_notify(${ticketChannel.name}, json_build_object('e', max(id), 'n', count(*))::text) from t_events) as t_rang`
+    ? sql`(select pg_notify(${ticketChannel.name}, json_build_object('n', count(*))::text) from t_events) as t_rang`
     : sql`null as t_rang`;
   const [row] = await tx.execute<{ presenceEventId: string | null; version: number | null }>(
     sql`with ${sql.join(parts, sql`, `)} select ${presenceColumns}, ${ticketColumns}`,
   );
-  return {
-    presenceEventId: row?.presenceEventId == null ? undefined : Number(row.presenceEventId),
-    version: row?.version ?? undefined,
-  };
+  return { recorded: row?.presenceEventId != null, version: row?.version ?? undefined };
 }
