@@ -61,6 +61,12 @@ function toSummary(raw: RawSummary): TicketSummary & { integrationId: string; te
   };
 }
 
+/** A ticket as its readers see it: without the owning integration and team, which only decide who may read it. */
+export function withoutOwners<T extends { integrationId: string; teamId: string }>(ticket: T): Omit<T, 'integrationId' | 'teamId'> {
+  const { integrationId: _integration, teamId: _team, ...view } = ticket;
+  return view;
+}
+
 export type TicketEventView = {
   id: number;
   type: string;
@@ -139,10 +145,7 @@ export async function listTickets(
        and ${params.before ? sql`(k.created_at, k.id) < (select created_at, id from tickets where id = ${params.before}::uuid)` : sql`true`}
      order by k.created_at desc, k.id desc
      limit ${params.limit}`);
-  return rows.map((r) => {
-    const { integrationId: _i, teamId: _t, ...summary } = toSummary(r);
-    return summary;
-  });
+  return rows.map((r) => withoutOwners(toSummary(r)));
 }
 
 /** Open work of an agent: offers (with deadlines) and held tickets, oldest first. */
@@ -151,10 +154,7 @@ export async function openTicketsOf(db: DbOrTx, params: { agentId: string }): Pr
     select ${summaryColumns} ${summaryFrom}
      where k.agent_id = ${params.agentId} and k.state in ('offered', 'assigned')
      order by k.state desc, k.created_at, k.id`);
-  return rows.map((r) => {
-    const { integrationId: _i, teamId: _t, ...summary } = toSummary(r);
-    return summary;
-  });
+  return rows.map((r) => withoutOwners(toSummary(r)));
 }
 
 export type TicketDelta = {
@@ -213,6 +213,15 @@ export type QueueStats = {
   /** Median time from acceptance to completion over the last 100 completed tickets, ms (null: none yet). */
   medianHandleMs: number | null;
 };
+
+/** The ids of the queues owned by the given teams. */
+export async function queueIdsOfTeams(db: DbOrTx, params: { teamIds: string[] }): Promise<string[]> {
+  if (params.teamIds.length === 0) return [];
+  const rows = await db.execute<{ id: string }>(
+    sql`select id from queues where team_id in (${sql.join(params.teamIds.map((id) => sql`${id}::uuid`), sql`, `)})`,
+  );
+  return rows.map((r) => r.id);
+}
 
 /** Statistics per queue (all, or the given ones). */
 export async function queueStats(db: DbOrTx, params: { queueIds?: string[] } = {}): Promise<QueueStats[]> {

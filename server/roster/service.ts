@@ -55,7 +55,7 @@ function resumable(from: number, span: { oldest: number; latest: number }): bool
   return from >= span.oldest - 1 && from <= span.latest && span.latest - from <= RESUME_LIMIT;
 }
 
-type WatchParams = {
+export type WatchParams = {
   user: SessionUser;
   teamId?: string;
   lastEventId?: number;

@@ -5,7 +5,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import type { Db } from '../../../db/client';
 import type { SessionUser } from '../../../db/queries/people';
-import { availability, queueStats } from '../../../db/queries/tickets';
+import { availability, queueIdsOfTeams, queueStats } from '../../../db/queries/tickets';
 import { watchQueueStats } from '../../routing/feeds';
 import { supervisedScope } from '../../roster/visibility';
 import { publicProcedure, router, supervisorProcedure } from '../init';
@@ -37,7 +37,7 @@ export const queuesRouter = router({
 async function supervisedQueueIds(db: Db, user: SessionUser): Promise<string[] | undefined> {
   const teams = await supervisedScope(db, { user });
   if (!teams) return undefined;
-  return (await queueStats(db, {})).filter((q) => teams.includes(q.teamId)).map((q) => q.queueId);
+  return queueIdsOfTeams(db, { teamIds: teams });
 }
 
 export const availabilityRouter = router({

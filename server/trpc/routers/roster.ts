@@ -3,7 +3,8 @@
 import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { supervisedDevices } from '../../presence/actions';
-import { listRoster, watchRoster } from '../../roster/service';
+import type { SessionUser } from '../../../db/queries/people';
+import { listRoster, watchRoster, type WatchParams } from '../../roster/service';
 import { router, supervisorProcedure } from '../init';
 
 export const rosterInput = z.object({ teamId: z.string().uuid().optional() }).optional();
@@ -16,6 +17,21 @@ export const watchInput = z
     lastEventId: z.string().regex(/^\d{1,15}$/, 'an event id (digits)').nullish(),
   })
   .optional();
+
+/** What a live view (roster.watch, team.watch) is asked for: its input and the caller's context. */
+export function watchParams(
+  ctx: { user: SessionUser; socket: WatchParams['socket'] },
+  input: z.infer<typeof watchInput>,
+  signal: AbortSignal | undefined,
+): WatchParams {
+  return {
+    user: ctx.user,
+    teamId: input?.teamId,
+    lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
+    socket: ctx.socket,
+    signal: signal ?? new AbortController().signal,
+  };
+}
 
 export const rosterRouter = router({
   list: supervisorProcedure
@@ -30,13 +46,8 @@ export const rosterRouter = router({
   watch: supervisorProcedure
     .input(watchInput)
     .subscription(async function* ({ ctx, input, signal }) {
-      const events = watchRoster(ctx.services, {
-        user: ctx.user,
-        teamId: input?.teamId,
-        lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
-        socket: ctx.socket,
-        signal: signal ?? new AbortController().signal,
-      });
-      for await (const event of events) yield tracked(String(event.eventId), event);
+      for await (const event of watchRoster(ctx.services, watchParams(ctx, input, signal))) {
+        yield tracked(String(event.eventId), event);
+      }
     }),
 });

@@ -4,7 +4,7 @@
 import { tracked } from '@trpc/server';
 import { listTeam, watchTeam } from '../../roster/service';
 import { agentProcedure, router } from '../init';
-import { rosterInput, watchInput } from './roster';
+import { rosterInput, watchInput, watchParams } from './roster';
 
 export const teamRouter = router({
   list: agentProcedure
@@ -12,13 +12,8 @@ export const teamRouter = router({
     .query(({ ctx, input }) => listTeam(ctx.services, { user: ctx.user, teamId: input?.teamId })),
 
   watch: agentProcedure.input(watchInput).subscription(async function* ({ ctx, input, signal }) {
-    const events = watchTeam(ctx.services, {
-      user: ctx.user,
-      teamId: input?.teamId,
-      lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
-      socket: ctx.socket,
-      signal: signal ?? new AbortController().signal,
-    });
-    for await (const event of events) yield tracked(String(event.eventId), event);
+    for await (const event of watchTeam(ctx.services, watchParams(ctx, input, signal))) {
+      yield tracked(String(event.eventId), event);
+    }
   }),
 });

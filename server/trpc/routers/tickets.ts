@@ -3,7 +3,7 @@
 import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { CHANNELS } from '../../../db/schema';
-import { listTickets, ticketDetail } from '../../../db/queries/tickets';
+import { listTickets, ticketDetail, withoutOwners } from '../../../db/queries/tickets';
 import { watchTicketEvents } from '../../routing/feeds';
 import { supervisedScope } from '../../roster/visibility';
 import { keyProcedure, publicProcedure, router } from '../init';
@@ -45,8 +45,7 @@ export const ticketsRouter = router({
       }
       const ticket = await ticketDetail(db, 'id' in input ? { id: input.id } : { integrationId: ctx.apiKey.integrationId, externalId: input.externalId });
       if (!ticket || ticket.integrationId !== ctx.apiKey.integrationId) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such ticket' });
-      const { integrationId: _i, teamId: _t, ...view } = ticket;
-      return view;
+      return withoutOwners(ticket);
     }
     if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
     if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
@@ -54,8 +53,7 @@ export const ticketsRouter = router({
     const ticket = await ticketDetail(db, { id: input.id });
     const teams = await supervisedScope(db, { user: ctx.user });
     if (!ticket || (teams && !teams.includes(ticket.teamId))) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such ticket' });
-    const { integrationId: _i, teamId: _t, ...view } = ticket;
-    return view;
+    return withoutOwners(ticket);
   }),
 
   list: keyProcedure('tickets:read')
