@@ -14,6 +14,7 @@ import { startSwitchboard } from './fanout-switchboard';
 import { openBenchPostgres, type BenchPostgres } from './lib/bench-postgres';
 import { ActivitySampler } from './lib/database-activity';
 import { createFreshDatabase, dropDatabase } from './presence-seed';
+import { Cleanups, progress } from './lib/cleanups';
 
 export type Size = {
   name: 'smoke' | 'full';
@@ -44,30 +45,15 @@ const DRAIN = { drainStallMs: 10_000, drainLimitMs: 300_000 };
 /** How often the database's backends are looked at during the sending window. */
 const ACTIVITY_SAMPLE_MS = 100;
 
-const began = performance.now();
-const say = (line: string) => process.stdout.write(`[fanout +${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+const say = progress('fanout');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs both systems and writes the report; resolves with whether the run counts as passed. */
 export async function runFanout(options: { smoke: boolean; command: string }): Promise<boolean> {
   const started = performance.now();
   const size = options.smoke ? SIZES.smoke : SIZES.full;
-  const cleanups: Array<() => Promise<unknown> | void> = [];
-  const cleanUp = async () => {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()?.();
-      } catch (error) {
-        say(`clean-up step failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    say(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const cleanups = new Cleanups(say);
+  const releaseSignals = cleanups.onSignals();
 
   const results: SystemResult[] = [];
   let info: RunInfo | undefined;
@@ -86,9 +72,8 @@ export async function runFanout(options: { smoke: boolean; command: string }): P
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanUp();
+    releaseSignals();
+    await cleanups.run();
   }
   if (!info) return false;
   const { passed, file } = writeReport(results, { ...info, wallSeconds: (performance.now() - started) / 1000 });
@@ -101,7 +86,7 @@ export async function runFanout(options: { smoke: boolean; command: string }): P
  * themselves when this process dies (their stdin closes).
  */
 async function runSystem(system: SystemName, size: Size, database: BenchPostgres): Promise<MeasuredSystem> {
-  const cleanups: Array<() => Promise<unknown> | void> = [];
+  const cleanups = new Cleanups(say);
   try {
     const databaseName = `bench_fanout_${system}`;
     const url = await createFreshDatabase(database.adminUrl, databaseName);
@@ -142,12 +127,6 @@ async function runSystem(system: SystemName, size: Size, database: BenchPostgres
     say(`stopped in ${((performance.now() - stopping) / 1000).toFixed(1)} s (exit ${servers.map((s) => s.exitCode).join(', ')})`);
     return { system, connected, window, ledger: result, trouble, servers };
   } finally {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()?.();
-      } catch (error) {
-        say(`clean-up step failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    await cleanups.run();
   }
 }

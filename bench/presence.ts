@@ -20,6 +20,7 @@ import { ROOT, spawnPresenceServer, type ServerProcess } from './presence-node';
 import { DatabaseProbe, RedisProbe } from './presence-probes';
 import { writeReport, type ModeResult, type RunInfo } from './presence-report';
 import { createFreshDatabase, dropDatabase, seedAgents } from './presence-seed';
+import { Cleanups, progress } from './lib/cleanups';
 
 export type Size = {
   name: 'smoke' | 'full';
@@ -53,8 +54,7 @@ const STRESS_IN_FLIGHT = 128;
 const STATEMENTS_SHOWN = 8;
 const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379';
 
-const began = performance.now();
-const say = (line: string) => process.stdout.write(`[presence +${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+const say = progress('presence');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 type Context = {
@@ -69,22 +69,8 @@ type Context = {
 export async function runPresence(options: { smoke: boolean; command: string }): Promise<boolean> {
   const started = performance.now();
   const size = options.smoke ? SIZES.smoke : SIZES.full;
-  const cleanups: Array<() => Promise<void> | void> = [];
-  const cleanUp = async () => {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()?.();
-      } catch (error) {
-        say(`clean-up step failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    say(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const cleanups = new Cleanups(say);
+  const releaseSignals = cleanups.onSignals();
 
   const results: ModeResult[] = [];
   let info: RunInfo | undefined;
@@ -136,9 +122,8 @@ export async function runPresence(options: { smoke: boolean; command: string }):
       }
     }
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanUp();
+    releaseSignals();
+    await cleanups.run();
   }
   if (!info) return false;
   const wallSeconds = (performance.now() - started) / 1000;
@@ -149,7 +134,7 @@ export async function runPresence(options: { smoke: boolean; command: string }):
 
 async function runMode(mode: Mode, context: Context): Promise<ModeResult> {
   const { size } = context;
-  const cleanups: Array<() => Promise<void> | void> = [];
+  const cleanups = new Cleanups(say);
   try {
     const databaseName = `bench_presence_${mode}`;
     const url = await createFreshDatabase(context.adminUrl, databaseName);
@@ -270,7 +255,7 @@ async function runMode(mode: Mode, context: Context): Promise<ModeResult> {
     const endedSessions = await database.endedSessions();
     const totals = { ...fleet.totals, errorSamples: [...fleet.totals.errorSamples] };
     // Stop in reverse order of start, then look at what the server printed.
-    while (cleanups.length) await cleanups.pop()?.();
+    await cleanups.runOrThrow();
     return {
       mode,
       devices: size.devices,
@@ -289,13 +274,7 @@ async function runMode(mode: Mode, context: Context): Promise<ModeResult> {
       server: { exitCode: serverExit ?? null, outputCount: server.outputCount(), output: server.output.slice(0, 200) },
     };
   } finally {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()?.();
-      } catch (error) {
-        say(`clean-up step failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
+    await cleanups.run();
   }
 }
 

@@ -20,6 +20,7 @@ import { openRosterPage, type RosterPage } from './roster-ui-page';
 import { writeReport, type Change, type Measured } from './roster-ui-report';
 import { seedRoster, spreadSince, statusCounts } from './roster-ui-seed';
 import { createFreshDatabase, dropDatabase } from './presence-seed';
+import { Cleanups, progress } from './lib/cleanups';
 
 export type Size = {
   name: 'smoke' | 'full';
@@ -51,10 +52,8 @@ const REFLECT_TIMEOUT_MS = 15_000;
 const SEED = 20_260_101;
 const CHOOSABLE: readonly Status[] = ['available', 'busy', 'away'];
 
-type Cleanups = Array<() => Promise<unknown> | unknown>;
 
-const began = performance.now();
-const say = (line: string) => process.stdout.write(`[roster-ui +${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+const say = progress('roster-ui');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** mulberry32: a small seeded generator, so that every run makes the same changes. */
@@ -72,22 +71,8 @@ function random(seed: number): () => number {
 export async function runRosterUi(options: { smoke: boolean; command: string }): Promise<boolean> {
   const started = performance.now();
   const size = options.smoke ? SIZES.smoke : SIZES.full;
-  const cleanups: Cleanups = [];
-  const cleanUp = async () => {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()?.();
-      } catch (error) {
-        say(`clean-up step failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    say(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const cleanups = new Cleanups(say);
+  const releaseSignals = cleanups.onSignals();
 
   let measured: Measured | { broken: string };
   let node: NodeProcess | undefined;
@@ -130,9 +115,8 @@ export async function runRosterUi(options: { smoke: boolean; command: string }):
     say(`broke: ${message}`);
     measured = { broken: message };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanUp();
+    releaseSignals();
+    await cleanups.run();
   }
   const { passed, file } = writeReport(measured, {
     size,

@@ -20,6 +20,7 @@ import { driveTickets } from './routing-load';
 import { LockSampler } from './routing-locks';
 import { writeReport, type Measured, type ServerReport } from './routing-report';
 import { QUEUE_NAME, seedRouting } from './routing-seed';
+import { Cleanups, progress } from './lib/cleanups';
 
 export type Size = {
   name: 'smoke' | 'full';
@@ -77,30 +78,15 @@ const CONNECT_BATCH = 100;
 const ATTACH_TIMEOUT_MS = 30_000;
 const ACTIVITY_SAMPLE_MS = 20;
 
-const began = performance.now();
-const say = (line: string) => process.stdout.write(`[routing +${((performance.now() - began) / 1000).toFixed(1)}s] ${line}\n`);
+const say = progress('routing');
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Runs the benchmark and writes the report; resolves with whether the run counts as passed. */
 export async function runRouting(options: { smoke: boolean; command: string }): Promise<boolean> {
   const started = performance.now();
   const size = options.smoke ? SIZES.smoke : SIZES.full;
-  const cleanups: Array<() => Promise<unknown> | unknown> = [];
-  const cleanUp = async () => {
-    while (cleanups.length) {
-      try {
-        await cleanups.pop()?.();
-      } catch (error) {
-        say(`clean-up step failed: ${error instanceof Error ? error.message : String(error)}`);
-      }
-    }
-  };
-  const onSignal = (signal: NodeJS.Signals) => {
-    say(`${signal}: cleaning up`);
-    void cleanUp().finally(() => process.exit(130));
-  };
-  process.once('SIGINT', onSignal);
-  process.once('SIGTERM', onSignal);
+  const cleanups = new Cleanups(say);
+  const releaseSignals = cleanups.onSignals();
 
   let measured: Measured | { broken: string };
   let databaseVersion = 'unknown';
@@ -181,9 +167,8 @@ export async function runRouting(options: { smoke: boolean; command: string }): 
     say(`broke: ${message}`);
     measured = { broken: message };
   } finally {
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
-    await cleanUp();
+    releaseSignals();
+    await cleanups.run();
   }
   const { passed, file } = writeReport(measured, {
     size,

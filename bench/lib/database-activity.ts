@@ -9,11 +9,17 @@ import postgres from 'postgres';
 
 export type Activity = { state: string; wait: string; query: string; backends: number };
 
-const SHOWN_QUERY_CHARS = 90;
+/** Statements shown in reports are cut to this many characters. */
+export const SHOWN_QUERY_CHARS = 90;
 
-export class ActivitySampler {
+/**
+ * Samples a grouping query every `everyMs` on a connection of its own; for each
+ * group (its text columns) it averages the count `n` over the samples taken.
+ * A tick is skipped rather than queued behind a slow sample.
+ */
+export class PgSampler<G extends Record<string, string>> {
   private readonly sql: postgres.Sql;
-  private readonly totals = new Map<string, Activity>();
+  private readonly totals = new Map<string, { group: G; sum: number }>();
   private samples = 0;
   private timer: NodeJS.Timeout | undefined;
   private sampling: Promise<void> | undefined;
@@ -21,42 +27,62 @@ export class ActivitySampler {
   constructor(
     url: string,
     private readonly everyMs: number,
+    name: string,
+    private readonly query: (sql: postgres.Sql) => Promise<Array<G & { n: number }>>,
   ) {
-    this.sql = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: 'bench-activity' } });
+    this.sql = postgres(url, { max: 1, onnotice: () => undefined, connection: { application_name: name } });
   }
 
   start(): void {
     this.timer ??= setInterval(() => {
-      // Skip a tick rather than queue samples behind a slow one.
       this.sampling ??= this.sample().finally(() => (this.sampling = undefined));
     }, this.everyMs);
   }
 
-  /** Stops sampling; resolves with the average backends per (state, wait, statement), most first. */
-  async stop(): Promise<Activity[]> {
+  /** Stops sampling; resolves with each group's average count, most first. */
+  async stop(): Promise<Array<{ group: G; average: number }>> {
     clearInterval(this.timer);
     this.timer = undefined;
     await this.sampling;
     await this.sql.end({ timeout: 5 });
     return [...this.totals.values()]
-      .map((a) => ({ ...a, backends: this.samples ? a.backends / this.samples : 0 }))
-      .sort((a, b) => b.backends - a.backends);
+      .map((t) => ({ group: t.group, average: this.samples ? t.sum / this.samples : 0 }))
+      .sort((a, b) => b.average - a.average);
   }
 
   private async sample(): Promise<void> {
-    const rows = await this.sql<Array<{ state: string; wait: string; query: string; n: number }>>`
+    const rows = await this.query(this.sql);
+    this.samples += 1;
+    for (const { n, ...columns } of rows) {
+      const group = Object.fromEntries(Object.entries(columns).map(([k, v]) => [k, String(v).trim()])) as G;
+      const key = Object.values(group).join('\u0000');
+      const total = this.totals.get(key) ?? { group, sum: 0 };
+      total.sum += n;
+      this.totals.set(key, total);
+    }
+  }
+}
+
+/** The database's client backends by (state, wait, statement). */
+export class ActivitySampler {
+  private readonly sampler: PgSampler<{ state: string; wait: string; query: string }>;
+
+  constructor(url: string, everyMs: number) {
+    this.sampler = new PgSampler(url, everyMs, 'bench-activity', (sql) => sql`
       select state, coalesce(wait_event_type || ':' || wait_event, '') as wait,
              left(regexp_replace(query, '\\s+', ' ', 'g'), ${SHOWN_QUERY_CHARS}) as query, count(*)::int as n
         from pg_stat_activity
        where datname = current_database() and pid <> pg_backend_pid()
          and backend_type = 'client backend' and state <> 'idle'
-       group by 1, 2, 3`;
-    this.samples += 1;
-    for (const row of rows) {
-      const key = `${row.state}\u0000${row.wait}\u0000${row.query}`;
-      const total = this.totals.get(key) ?? { state: row.state, wait: row.wait, query: row.query.trim(), backends: 0 };
-      total.backends += row.n;
-      this.totals.set(key, total);
-    }
+       group by 1, 2, 3`);
+  }
+
+  start(): void {
+    this.sampler.start();
+  }
+
+  /** Stops sampling; resolves with the average backends per (state, wait, statement), most first. */
+  async stop(): Promise<Activity[]> {
+    return (await this.sampler.stop()).map(({ group, average }) => ({ ...group, backends: average }));
   }
 }
