@@ -9,7 +9,7 @@ import type { RosterRow } from '@/db/queries/roster';
 import { loadText, REASON_LABEL, STATUS_LABEL } from '../lib/format';
 import { DevicesCell } from './devices-cell';
 import styles from './roster.module.css';
-import { useElapsed } from './use-elapsed';
+import { useElapsed } from '../lib/use-now';
 
 export type ForceStatus = (row: RosterRow, status: 'away' | 'offline') => void;
 

@@ -9,7 +9,7 @@ import { useEffect, useId, useRef, useState } from 'react';
 import type { DeviceRow, RosterRow } from '@/db/queries/roster';
 import { trpc } from '../lib/trpc';
 import styles from './roster.module.css';
-import { useElapsed } from './use-elapsed';
+import { useElapsed } from '../lib/use-now';
 
 /** About one heartbeat interval: how stale an open list's "last seen" may get. */
 const DEVICE_LIST_REFRESH_MS = 15_000;

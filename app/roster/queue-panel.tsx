@@ -10,7 +10,7 @@ import type { QueueStats } from '@/db/queries/tickets';
 import { briefDuration } from '../lib/format';
 import { trpc } from '../lib/trpc';
 import styles from './roster.module.css';
-import { useElapsed } from './use-elapsed';
+import { useElapsed } from '../lib/use-now';
 
 /** A queue as shown: its oldest wait as a moment, so that it ticks on between updates. */
 type QueueView = QueueStats & { oldestSince: string | null };
