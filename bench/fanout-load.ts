@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import type { ChangeAnswer, Ledger } from './fanout-ledger';
 import type { Activity, ActivitySampler } from './lib/database-activity';
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, machineBusyTicks, rssBytes, treeCpuTicks } from './lib/process-stats';
+import { sendOnSchedule } from './lib/schedule';
 
 export type Status = 'available' | 'busy' | 'away';
 /** Agents start available (the product: a device attached, nothing chosen), so each step is a change. */
@@ -115,18 +116,7 @@ export async function driveLoad(
   const start = performance.now();
   database.activity.start();
   try {
-    await new Promise<void>((resolve) => {
-      let k = 0;
-      const tick = () => {
-        const now = performance.now();
-        for (; k < total && start + k * spacingMs <= now; k += 1) send(k, start + k * spacingMs);
-        if (k >= total) return resolve();
-        setTimeout(tick, Math.max(0, start + k * spacingMs - performance.now()));
-      };
-      tick();
-    });
-    // The window ends one spacing after the last send, as if the next were due.
-    await sleep(Math.max(0, start + total * spacingMs - performance.now()));
+    await sendOnSchedule(start, total, spacingMs, send);
   } finally {
     clearInterval(sampler);
   }

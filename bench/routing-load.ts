@@ -13,6 +13,7 @@ import type { Activity, ActivitySampler } from './lib/database-activity';
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, rssBytes, treeCpuTicks } from './lib/process-stats';
 import type { AgentDesk } from './routing-agents';
 import type { LockHolding, LockSampler } from './routing-locks';
+import { sendOnSchedule } from './lib/schedule';
 
 export type Created = {
   externalId: string;
@@ -108,18 +109,7 @@ export async function driveTickets(params: {
   let databaseActivity: Activity[] = [];
   let lockHolding: LockHolding[] = [];
   try {
-    await new Promise<void>((resolve) => {
-      let k = 0;
-      const tick = () => {
-        const now = performance.now();
-        for (; k < total && start + k * spacingMs <= now; k += 1) send(k, start + k * spacingMs);
-        if (k >= total) return resolve();
-        setTimeout(tick, Math.max(0, start + k * spacingMs - performance.now()));
-      };
-      tick();
-    });
-    // The window ends one spacing after the last send, as if the next were due.
-    await sleep(Math.max(0, start + total * spacingMs - performance.now()));
+    await sendOnSchedule(start, total, spacingMs, send);
   } finally {
     clearInterval(sampler);
     [databaseActivity, lockHolding] = await Promise.all([database.activity.stop(), database.locks.stop()]);

@@ -79,15 +79,11 @@ export async function recordEvents(
       explanation: e.explanation ?? null,
     }));
     // After the presence event (reading p_event makes it run first), so the commit's triggers take the locks in order.
-    parts.push(
-      p
-        ? sql`after_presence as materialized (select count(*) from p_event)`
-        : sql`after_presence as materialized (select 1)`,
-    );
+    if (p) parts.push(sql`after_presence as materialized (select count(*) from p_event)`);
     parts.push(sql`t_events as (
       insert into ticket_events (ticket_id, integration_id, type, state, version, agent_id, reason, explanation)
       select e.ticket_id, e.integration_id, e.type, e.state, e.version, e.agent_id, e.reason, e.explanation
-        from after_presence, jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
+        from ${p ? sql`after_presence, ` : sql``}jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) as e(
                n int, ticket_id uuid, integration_id uuid, type ticket_event_type, state ticket_state,
                version int, agent_id uuid, reason text, explanation jsonb)
        order by e.n

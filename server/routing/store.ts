@@ -258,9 +258,11 @@ async function claimAmong(tx: Tx, settings: RoutingSettings, queue: Queue, waiti
   const team = await teamAgents(tx, queue);
   const unavailable = new Set<string>(); // locked by another claim, or no longer able, this round
   for (const ticket of waiting) {
-    const ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
+    const candidates = candidatesFor(ticket, queue, team.available, unavailable);
+    const capacityOf = new Map(candidates.map((c) => [c.agentId, c.capacity]));
+    const ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidates);
     for (const agentId of ranking.order) {
-      const capacity = capacityOf(team.available, agentId, ticket, queue);
+      const capacity = capacityOf.get(agentId) ?? 0;
       const agent = await lockIfAble(tx, { agentId, channel: ticket.channel, capacity });
       if (!agent) {
         unavailable.add(agentId);
@@ -272,11 +274,6 @@ async function claimAmong(tx: Tx, settings: RoutingSettings, queue: Queue, waiti
     if (reason !== ticket.waitReason) await tx.update(tickets).set({ waitReason: reason }).where(eq(tickets.id, ticket.id));
   }
   return undefined;
-}
-
-function capacityOf(agents: readonly AgentFacts[], agentId: string, ticket: TicketRow, queue: Queue): number {
-  const agent = agents.find((a) => a.agentId === agentId);
-  return agent?.capacity[ticket.channel] ?? queue.capacity[ticket.channel] ?? 0;
 }
 
 /** Locks the agent's presence row unless another transaction holds it, and re-checks availability and load under the lock. */
