@@ -35,7 +35,10 @@ export const SIZES: Record<Size['name'], Size> = {
   full: { name: 'full', agents: 5_000, watchers: 50, changesPerSecond: 200, durationMs: 60_000, settleMs: 3_000, sliceMs: 10_000 },
 };
 
-const SYSTEMS: readonly SystemName[] = ['switchboard', 'socketio'];
+/** BENCH_SYSTEMS=switchboard runs one system only (while working on it; the report then lacks the baseline). */
+const SYSTEMS: readonly SystemName[] = (['switchboard', 'socketio'] as const).filter(
+  (s) => !process.env.BENCH_SYSTEMS || process.env.BENCH_SYSTEMS.split(',').includes(s),
+);
 /**
  * After the last change, deliveries still on their way are waited for as long
  * as they keep arriving (a backlog is late, not lost), up to a limit; what has

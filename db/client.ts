@@ -6,7 +6,7 @@ import * as schema from './schema';
 
 export type Sql = postgres.Sql;
 
-export function createSql(url: string, options: { max?: number; onnotice?: boolean } = {}): Sql {
+export function createSql(url: string, options: { max?: number; onnotice?: boolean; name?: string } = {}): Sql {
   return postgres(url, {
     max: options.max ?? 10,
     // postgres.js backs off up to 18 s by default before reconnecting, which
@@ -14,7 +14,8 @@ export function createSql(url: string, options: { max?: number; onnotice?: boole
     backoff: (attempt) => Math.min(0.1 * 2 ** attempt, 2),
     connect_timeout: 10,
     onnotice: options.onnotice ? console.log : () => {},
-    connection: { application_name: 'switchboard' },
+    // Named per pool, so pg_stat_activity tells the pools apart.
+    connection: { application_name: options.name ? `switchboard/${options.name}` : 'switchboard' },
   });
 }
 

@@ -110,13 +110,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       throw new StartupError(`cannot use the database at ${redact(databaseUrl)}: ${detail}`);
     }
 
-    const sql = createSql(databaseUrl);
+    const sql = createSql(databaseUrl, { name: 'main' });
     cleanups.push(() => sql.end({ timeout: 5 }));
     const db = createDb(sql);
     // Apart from the request pool: the node's liveness and heartbeat flush, and routing's claims.
-    const controlSql = createSql(databaseUrl, { max: 2 });
+    const controlSql = createSql(databaseUrl, { max: 2, name: 'control' });
     cleanups.push(() => controlSql.end({ timeout: 5 }));
-    const routingSql = createSql(databaseUrl, { max: 4 });
+    const routingSql = createSql(databaseUrl, { max: 4, name: 'routing' });
     cleanups.push(() => routingSql.end({ timeout: 5 }));
 
     if (env.SEED === 'demo') {

@@ -42,7 +42,11 @@ export async function spawnServerProcess<Stats>(options: {
   readyTimeoutMs: number;
 }): Promise<ServerProcess<Stats>> {
   const { label } = options;
-  const child = spawn(process.execPath, ['--import', 'tsx', options.script], {
+  // For finding where a server's time goes: BENCH_SERVER_NODE_FLAGS are given to each server's node
+  // (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`), and BENCH_SERVER_ECHO=1 copies its output to stderr.
+  const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
+  const echo = process.env.BENCH_SERVER_ECHO === '1';
+  const child = spawn(process.execPath, [...flags, '--import', 'tsx', options.script], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
@@ -50,6 +54,7 @@ export async function spawnServerProcess<Stats>(options: {
   const output: string[] = [];
   let outputCount = 0;
   const keep = (line: string) => {
+    if (echo) process.stderr.write(`[${label}] ${line}\n`);
     outputCount += 1;
     if (output.length < KEPT_LINES) output.push(line);
   };

@@ -2,6 +2,7 @@
 // ticket event feed after an id, an agent's open work, and queue statistics.
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
+import { executePrepared } from '../pipelined';
 import type { Channel } from '../schema';
 
 export type TicketState = 'queued' | 'offered' | 'assigned' | 'completed' | 'cancelled';
@@ -173,14 +174,14 @@ export type TicketDelta = {
 
 /** The ticket feed after `afterId`, in id order. */
 export async function ticketEventsAfter(db: DbOrTx, params: { afterId: number; limit: number; integrationId?: string }): Promise<TicketDelta[]> {
-  const rows = await db.execute<Omit<TicketDelta, 'eventId' | 'at'> & { eventId: string; at: Date | string }>(sql`
+  const rows = await executePrepared<Omit<TicketDelta, 'eventId' | 'at'> & { eventId: string; at: Date | string }>(db, sql`
     select e.id as "eventId", e.ticket_id as "ticketId", k.external_id as "externalId", e.integration_id as "integrationId",
            k.queue_id as "queueId", e.type, e.state, e.agent_id as "agentId", e.reason, e.version, e.at
       from ticket_events e join tickets k on k.id = e.ticket_id
-     where e.id > ${params.afterId}
+     where e.id > ${params.afterId}::bigint
        and ${params.integrationId ? sql`e.integration_id = ${params.integrationId}::uuid` : sql`true`}
      order by e.id
-     limit ${params.limit}`);
+     limit ${params.limit}::int`);
   return rows.map((r) => ({ ...r, eventId: Number(r.eventId), at: iso(r.at)! }));
 }
 

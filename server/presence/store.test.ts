@@ -155,3 +155,30 @@ describe('node restarts', () => {
     expect(Object.fromEntries(rows.map((r) => [r.id, r.stopped]))).toEqual({ [first]: true, [second]: false });
   });
 });
+
+describe('a change that waits for the agent’s lock', () => {
+  it('reads the devices its lock holder committed, though it sent that read before the lock was free', async () => {
+    const { agents: pair } = await seedTeam(t.db, { team: 'Waiting', agents: 1 });
+    const agentId = pair[0]!.id;
+    const { sessionId } = await attach(agentId);
+    expect(await agentRow(agentId)).toMatchObject({ status: 'available', devices: 1 });
+
+    // Another transaction holds the agent's row and ends its only device meanwhile, without recomputing.
+    let release!: () => void;
+    const holding = t.sql.begin(async (tx) => {
+      await tx`select 1 from agent_presence where agent_id = ${agentId} for update`;
+      await tx`update device_sessions set ended_at = now(), end_reason = 'closed' where id = ${sessionId}`;
+      await new Promise<void>((resolve) => (release = resolve));
+    });
+    await expect.poll(() => typeof release).toBe('function');
+    // Pipelined behind its lock, this change's device read runs only once the holder has committed.
+    const change = changeAgent(t.db, { agentId, manual: { status: 'busy', reason: 'manual' } });
+    await expect
+      .poll(async () => (await t.sql`select count(*)::int as n from pg_locks where not granted and locktype = 'transactionid'`)[0]!.n)
+      .toBeGreaterThan(0);
+    release();
+    await holding;
+    expect(await change).toMatchObject({ changed: true, status: 'offline' });
+    expect(await agentRow(agentId)).toMatchObject({ status: 'offline', reason: 'disconnected', devices: 0 });
+  });
+});

@@ -6,13 +6,15 @@
 // Event ids are drawn under a global transaction lock so that they commit in
 // id order; a reader that has seen event N has seen every event below N.
 import { and, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
-import type { DbOrTx, Tx } from '../../db/client';
+import type postgres from 'postgres';
+import type { Db, DbOrTx, Tx } from '../../db/client';
+import { isPool, Pipelined } from '../../db/pipelined';
 import { retrying } from '../../db/retry';
 import { agentPresence, deviceSessions } from '../../db/schema';
 import { chunks, controlChannel, presenceChannel } from '../realtime/channels';
 import { takeBackOffers, type TicketEventInput } from '../routing/ledger';
-import { recordEvents } from '../realtime/record';
-import { aggregate, type ManualReason, type Status } from './aggregate';
+import { recordedFrom, recordEvents, recordStatement, type RecordWrite } from '../realtime/record';
+import { aggregate, type Activity, type ManualReason, type Status } from './aggregate';
 
 
 export class NotAnAgentError extends Error {
@@ -39,6 +41,7 @@ export type ChangeResult = { changed: boolean; status: Status; version: number }
 export type PresenceRow = typeof agentPresence.$inferSelect;
 
 export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<ChangeResult> {
+  if (isPool(db)) return retrying(() => changeInTwoTrips(db, opts));
   return retrying(() => db.transaction(async (tx) => {
     const [current] = await tx
       .select()
@@ -46,8 +49,61 @@ export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<Chan
       .where(eq(agentPresence.agentId, opts.agentId))
       .for('update');
     if (!current) throw new NotAnAgentError(opts.agentId);
-    return applyChange(tx, current, opts, true);
+    await opts.change?.(tx);
+    return applyChange(() => tx, current, opts, true, {
+      sessions: await liveActivities(tx, opts.agentId),
+      record: (write) => recordEvents(tx, write),
+    });
   }));
+}
+
+/**
+ * The same change on a pool, pipelined (db/pipelined.ts): BEGIN, the lock and
+ * the device read in one trip, the record statement and COMMIT in another.
+ * Session writes (`change`) and taking back offers add a trip each.
+ */
+async function changeInTwoTrips(db: Db, opts: ChangeOptions): Promise<ChangeResult> {
+  const trip = await Pipelined.open(db);
+  try {
+    const { agentId } = opts;
+    let current: PresenceRow | undefined;
+    let sessions: Array<{ activity: Activity }>;
+    if (opts.change) {
+      [[current]] = await trip.begin((q) => [lockPresence(q, agentId)] as const);
+      if (!current) throw new NotAnAgentError(agentId);
+      await opts.change(trip.tx);
+      sessions = await activitiesOf(trip.sql, agentId);
+    } else {
+      // Sent behind the lock, the device read runs once the lock is held and sees its holder's commit.
+      [[current], sessions] = await trip.begin((q) => [lockPresence(q, agentId), activitiesOf(q, agentId)] as const);
+      if (!current) throw new NotAnAgentError(agentId);
+    }
+    return await applyChange(() => trip.tx, current, opts, true, {
+      sessions,
+      record: async (write) => recordedFrom(await trip.commitWith(recordStatement(write))),
+    });
+  } finally {
+    await trip.close();
+  }
+}
+
+function lockPresence(q: postgres.Sql, agentId: string) {
+  return q<PresenceRow[]>`
+    select agent_id as "agentId", manual_status as "manualStatus", manual_reason as "manualReason",
+           manual_actor_id as "manualActorId", manual_note as "manualNote", status, reason, since, devices, version,
+           last_seen_at as "lastSeenAt"
+      from agent_presence where agent_id = ${agentId} for update`;
+}
+
+function activitiesOf(q: postgres.Sql, agentId: string) {
+  return q<Array<{ activity: Activity }>>`select activity from device_sessions where agent_id = ${agentId} and ended_at is null`;
+}
+
+function liveActivities(tx: Tx, agentId: string): Promise<Array<{ activity: Activity }>> {
+  return tx
+    .select({ activity: deviceSessions.activity })
+    .from(deviceSessions)
+    .where(and(eq(deviceSessions.agentId, agentId), isNull(deviceSessions.endedAt)));
 }
 
 /**
@@ -67,7 +123,14 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
       .orderBy(agentPresence.agentId)
       .for('update');
     const results: ChangeResult[] = [];
-    for (const current of rows) results.push(await applyChange(tx, current, { agentId: current.agentId }, false));
+    for (const current of rows) {
+      results.push(
+        await applyChange(() => tx, current, { agentId: current.agentId }, false, {
+          sessions: await liveActivities(tx, current.agentId),
+          record: (write) => recordEvents(tx, write),
+        }),
+      );
+    }
     const events = results.filter((r) => r.changed).length;
     if (events) await tx.execute(presenceChannel.notify({ n: events }));
     return results;
@@ -80,16 +143,27 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
  * doorbell for it.
  */
 export async function changeLockedAgent(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
-  return applyChange(tx, current, opts, true);
+  await opts.change?.(tx);
+  return applyChange(() => tx, current, opts, true, {
+    sessions: await liveActivities(tx, opts.agentId),
+    record: (write) => recordEvents(tx, write),
+  });
 }
 
-/** The change itself, on a row the transaction has locked; records the event, and rings the doorbell for it if `notify`. */
-async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions, notify: boolean): Promise<ChangeResult> {
-  await opts.change?.(tx);
-  const sessions = await tx
-    .select({ activity: deviceSessions.activity })
-    .from(deviceSessions)
-    .where(and(eq(deviceSessions.agentId, opts.agentId), isNull(deviceSessions.endedAt)));
+/**
+ * The change itself, on a row the transaction has locked and the agent's live
+ * sessions read after the lock; records the event (ringing the doorbell for it
+ * if `notify`) through `record`, which is the transaction's last statement.
+ */
+async function applyChange(
+  /** The transaction, for writes besides the record (taking back offers). */
+  tx: () => Tx,
+  current: PresenceRow,
+  opts: ChangeOptions,
+  notify: boolean,
+  then: { sessions: ReadonlyArray<{ activity: Activity }>; record: (write: RecordWrite) => Promise<{ recorded: boolean; version?: number }> },
+): Promise<ChangeResult> {
+  const { sessions } = then;
 
   const manualStatus = opts.manual?.status ?? current.manualStatus;
   const manualReason = opts.manual?.reason ?? current.manualReason;
@@ -105,7 +179,7 @@ async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions, no
     manualActorId === current.manualActorId &&
     manualNote === current.manualNote;
   if (unchanged && !opts.loadChanged) {
-    await recordEvents(tx, { tickets: opts.ticketEvents });
+    await then.record({ tickets: opts.ticketEvents });
     return { changed: false, status: current.status, version: current.version };
   }
 
@@ -113,9 +187,9 @@ async function applyChange(tx: Tx, current: PresenceRow, opts: ChangeOptions, no
   // Away or offline, an agent keeps no offers: they go back to their queues now.
   const returned =
     statusChanged && (next.status === 'away' || next.status === 'offline')
-      ? await takeBackOffers(tx, { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' })
+      ? await takeBackOffers(tx(), { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' })
       : [];
-  const recorded = await recordEvents(tx, {
+  const recorded = await then.record({
     presence: {
       agentId: opts.agentId,
       manualStatus,

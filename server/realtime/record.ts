@@ -24,6 +24,8 @@ export type PresenceWrite = {
   touchSeen: boolean;
 };
 
+export type RecordWrite = { presence?: PresenceWrite; notifyPresence?: boolean; tickets?: readonly TicketEventWrite[] };
+
 export type TicketEventWrite = {
   ticketId: string;
   integrationId: string;
@@ -35,18 +37,24 @@ export type TicketEventWrite = {
   explanation?: unknown;
 };
 
+type Recorded = { recorded: boolean; version?: number };
+type RecordRow = { presenceEventId: string | null; version: number | null };
+
 /**
  * Updates the agent's presence row and appends its event (ringing the
  * presence doorbell when `notifyPresence`), and appends the ticket events in
  * order (ringing the ticket doorbell once): one statement.
  */
-export async function recordEvents(
-  tx: Tx,
-  write: { presence?: PresenceWrite; notifyPresence?: boolean; tickets?: readonly TicketEventWrite[] },
-): Promise<{ recorded: boolean; version?: number }> {
+export async function recordEvents(tx: Tx, write: RecordWrite): Promise<Recorded> {
+  const statement = recordStatement(write);
+  return statement ? recordedFrom(await tx.execute<RecordRow>(statement)) : { recorded: false };
+}
+
+/** What `recordEvents` runs, for a caller that sends it itself (with its COMMIT: db/pipelined.ts); undefined when there is nothing to record. */
+export function recordStatement(write: RecordWrite): SQL | undefined {
   const p = write.presence;
   const tickets = write.tickets ?? [];
-  if (!p && tickets.length === 0) return { recorded: false };
+  if (!p && tickets.length === 0) return undefined;
   const parts: SQL[] = [];
   if (p) {
     parts.push(sql`changed as (
@@ -96,8 +104,10 @@ export async function recordEvents(
   const ticketColumns = tickets.length
     ? sql`(select pg_notify(${ticketChannel.name}, json_build_object('n', count(*))::text) from t_events) as t_rang`
     : sql`null as t_rang`;
-  const [row] = await tx.execute<{ presenceEventId: string | null; version: number | null }>(
-    sql`with ${sql.join(parts, sql`, `)} select ${presenceColumns}, ${ticketColumns}`,
-  );
+  return sql`with ${sql.join(parts, sql`, `)} select ${presenceColumns}, ${ticketColumns}`;
+}
+
+export function recordedFrom(rows: readonly RecordRow[]): Recorded {
+  const [row] = rows;
   return { recorded: row?.presenceEventId != null, version: row?.version ?? undefined };
 }

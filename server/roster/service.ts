@@ -102,9 +102,9 @@ async function* watchRows<Row>(
         if (page.length < REPLAY_PAGE) break;
       }
     } else {
-      const snapshot = await rosterSnapshot(deps.db, { teamIds: teams });
-      cursor = snapshot.lastEventId;
-      yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) };
+      // Yielded from a generator of its own, so no local of this long-lived one keeps the rows once sent
+      // (a suspended generator keeps all its locals alive, and 5,000 rows per subscriber add up).
+      cursor = yield* snapshotEvent(deps.db, teams, view);
     }
     for await (const delta of mailbox) {
       if (delta.eventId <= cursor) continue;
@@ -115,6 +115,13 @@ async function* watchRows<Row>(
   } finally {
     unsubscribe();
   }
+}
+
+/** Yields the snapshot; returns the id of the last event it includes. */
+async function* snapshotEvent<Row>(db: Db, teams: TeamScope, view: (row: RosterRow) => Row): AsyncGenerator<WatchEvent<Row>, number> {
+  const snapshot = await rosterSnapshot(db, { teamIds: teams });
+  yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) };
+  return snapshot.lastEventId;
 }
 
 export type SelfView = { eventId: number; row: RosterRow; devices: DeviceRow[] };
