@@ -42,10 +42,8 @@ function teamFilter(teamIds: string[] | undefined) {
                       and tm.team_id in (${sql.join(teamIds.map((id) => sql`${id}::uuid`), sql`, `)}))`;
 }
 
-/** The agent's open tickets per channel, read now (a load change is itself a roster event). */
-const loadColumn = sql`coalesce((select jsonb_object_agg(x.channel, x.n) from
-                       (select channel, count(*)::int as n from tickets k
-                         where k.agent_id = u.id and k.state in ('offered', 'assigned') group by channel) x), '{}') as "load"`;
+/** The agent's open tickets per channel, as of its latest presence write (a load change is itself a roster event). */
+const loadColumn = sql`p.load as "load"`;
 
 const iso = (value: Date | string) => (value instanceof Date ? value : new Date(value)).toISOString();
 const toRow = ({ since, lastSeenAt, ...rest }: RawRow): RosterRow => ({

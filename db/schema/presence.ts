@@ -60,6 +60,13 @@ export const agentPresence = pgTable('agent_presence', {
   devices: integer().notNull().default(0),
   version: integer().notNull().default(0),
   lastSeenAt: timestamp({ withTimezone: true }),
+  /**
+   * Open (offered or assigned) tickets per channel, channels without any absent.
+   * Recomputed by every presence write (server/realtime/record.ts), and every
+   * change of an agent's tickets is one, under the agent's lock: routing reads
+   * spare capacity here instead of counting tickets per agent per claim.
+   */
+  load: jsonb().$type<Record<string, number>>().notNull().default({}),
 });
 
 export const deviceSessions = pgTable(

@@ -142,7 +142,8 @@ export const tickets = pgTable(
   },
   (t) => [
     uniqueIndex('tickets_external_idx').on(t.integrationId, t.externalId),
-    index('tickets_queued_idx').on(t.queueId, t.priority, t.queuedAt).where(sql`${t.state} = 'queued'`),
+    // A claim walks each channel's waiting tickets in order, skipping locked ones.
+    index('tickets_waiting_idx').on(t.queueId, t.channel, t.priority, t.queuedAt, t.id).where(sql`${t.state} = 'queued'`),
     index('tickets_open_agent_idx').on(t.agentId).where(sql`${t.state} in ('offered', 'assigned')`),
     index('tickets_offer_expiry_idx').on(t.offerExpiresAt).where(sql`${t.state} = 'offered'`),
   ],

@@ -47,6 +47,9 @@ export async function createApiKey(
   });
 }
 
+/** Keys whose last-used time this process is writing now. */
+const touching = new Set<string>();
+
 /** The principal of a presented key, or undefined if unknown, revoked or expired. */
 export async function authenticateKey(db: DbOrTx, key: string): Promise<KeyPrincipal | undefined> {
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
@@ -68,7 +71,19 @@ export async function authenticateKey(db: DbOrTx, key: string): Promise<KeyPrinc
       ),
     );
   if (!row) return undefined;
-  if (!row.usedRecently) await db.update(apiKeys).set({ lastUsedAt: sql`now()` }).where(eq(apiKeys.id, row.keyId));
+  if (!row.usedRecently && !touching.has(row.keyId)) {
+    // Once per key at a time and only if still stale: a burst of requests on one key would otherwise
+    // queue on that key's row lock, each one waiting for the last one's update to commit.
+    touching.add(row.keyId);
+    try {
+      await db
+        .update(apiKeys)
+        .set({ lastUsedAt: sql`now()` })
+        .where(and(eq(apiKeys.id, row.keyId), sql`(${apiKeys.lastUsedAt} is null or ${apiKeys.lastUsedAt} <= now() - interval '1 minute')`));
+    } finally {
+      touching.delete(row.keyId);
+    }
+  }
   return { keyId: row.keyId, integrationId: row.integrationId, integration: row.integration, scopes: row.scopes as Scope[] };
 }
 

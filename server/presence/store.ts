@@ -91,7 +91,7 @@ function lockPresence(q: postgres.Sql, agentId: string) {
   return q<PresenceRow[]>`
     select agent_id as "agentId", manual_status as "manualStatus", manual_reason as "manualReason",
            manual_actor_id as "manualActorId", manual_note as "manualNote", status, reason, since, devices, version,
-           last_seen_at as "lastSeenAt"
+           last_seen_at as "lastSeenAt", load
       from agent_presence where agent_id = ${agentId} for update`;
 }
 

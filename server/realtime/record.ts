@@ -62,7 +62,10 @@ export function recordStatement(write: RecordWrite): SQL | undefined {
          set manual_status = ${p.manualStatus}::agent_status, manual_reason = ${p.manualReason}::manual_reason,
              manual_actor_id = ${p.manualActorId}::uuid, manual_note = ${p.manualNote}::text,
              status = ${p.status}::agent_status, reason = ${p.reason}::status_reason,
-             devices = ${p.devices}::int, version = version + 1
+             devices = ${p.devices}::int, version = version + 1,
+             load = (select coalesce(jsonb_object_agg(x.channel, x.n), '{}') from
+                      (select channel, count(*)::int as n from tickets
+                        where agent_id = ${p.agentId}::uuid and state in ('offered', 'assigned') group by channel) x)
              ${p.statusChanged ? sql`, since = now()` : sql``}
              ${p.touchSeen ? sql`, last_seen_at = now()` : sql``}
        where agent_id = ${p.agentId}::uuid

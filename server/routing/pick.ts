@@ -68,11 +68,16 @@ export function whyChosen(strategy: Strategy, ranking: Ranking, winner: string):
     : `most spare capacity (${chosen.spare}) of ${eligible.length} eligible`;
 }
 
-/** Why a ticket waits, from a ranking with no taker (`notAvailable`: agents of the team not among the candidates). */
-export function whyWaiting(ranking: Ranking, notAvailable = 0): string {
-  if (ranking.considered.length === 0 && notAvailable === 0) return 'no agents in the queue’s team';
+/**
+ * Why a ticket waits, from a ranking with no taker. Agents of the team not
+ * among the candidates are counted: `notAvailable`, and `atCapacity` (full on
+ * every channel).
+ */
+export function whyWaiting(ranking: Ranking, notAvailable = 0, atCapacity = 0): string {
+  if (ranking.considered.length === 0 && notAvailable === 0 && atCapacity === 0) return 'no agents in the queue’s team';
   const counts = new Map<SkipReason, number>();
   if (notAvailable) counts.set('not_available', notAvailable);
+  if (atCapacity) counts.set('at_capacity', atCapacity);
   for (const c of ranking.considered) if (!c.eligible) counts.set(c.reason, (counts.get(c.reason) ?? 0) + 1);
   if (counts.size === 0) return 'every eligible agent was being offered another ticket';
   const words: Record<SkipReason, string> = {

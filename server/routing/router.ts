@@ -27,7 +27,10 @@ import {
   type Offer,
   type Queue,
   type RoutingSettings,
+  type TeamSource,
+  readTeamNow,
 } from './store';
+import { TeamCache } from './team-cache';
 
 export const OFFER_EXPIRY_QUEUE = 'offer-expiry';
 const QUEUE_CACHE_MS = 2_000;
@@ -54,6 +57,8 @@ export class Router {
   private readonly available = new Map<string, boolean>();
   private readonly teamsOf = new Map<string, string[]>();
   private unsubscribe: Array<() => void> = [];
+  /** The routed teams, kept from the feeds: claims rank from memory. */
+  private teamCache: TeamCache | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private stopped = false;
 
@@ -79,6 +84,7 @@ export class Router {
     await boss.work<{ ticketId: string; offerId: string }>(OFFER_EXPIRY_QUEUE, { pollingIntervalSeconds: 1, batchSize: 50 }, async (jobs) => {
       for (const job of jobs) await this.expire(job.data);
     });
+    this.teamCache = new TeamCache(this.routingDb);
     this.unsubscribe = [hub.presence.subscribe((d) => this.onPresence(d)), hub.tickets.subscribe((d) => this.onTicket(d))];
     this.sweepTimer = setInterval(() => void this.sweep(), settings.sweepMs);
     this.sweepTimer.unref();
@@ -89,7 +95,7 @@ export class Router {
   async create(integrationId: string, ticket: NewTicket) {
     const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
     const queue = byRef(await this.queues());
-    const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue });
+    const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams });
     if (result.offer) this.offered(result.offer);
     return result.ticket;
   }
@@ -134,7 +140,7 @@ export class Router {
       this.working.set(queueId, (this.working.get(queueId) ?? 0) + 1);
       try {
         const queue = (await this.queues()).get(queueId) ?? (await this.queues({ fresh: true })).get(queueId);
-        const offer = queue ? await claimNext(this.routingDb, this.deps.settings, queue) : undefined;
+        const offer = queue ? await claimNext(this.routingDb, this.deps.settings, queue, this.teams) : undefined;
         this.stats.claims += 1;
         if (offer) this.offered(offer);
         else if (this.kicked.get(queueId) === kickedBefore) this.dirty.delete(queueId);
@@ -183,16 +189,22 @@ export class Router {
   }
 
   /** An agent who became available may take work from any queue of their teams. */
+  /** Where claims get a queue's team: memory once started. */
+  private readonly teams: TeamSource = (queue) => (this.teamCache ? this.teamCache.team(queue) : readTeamNow(this.deps.db)(queue));
+
   private onPresence(delta: RosterDelta): void {
     const { row } = delta;
     const wasAvailable = this.available.get(row.agentId);
     this.available.set(row.agentId, row.status === 'available');
     this.teamsOf.set(row.agentId, row.teamIds);
-    if (row.status === 'available' && !wasAvailable) void this.kickTeams(row.teamIds);
+    // The cache first, so the claims this kicks see the room this row made.
+    const madeRoom = this.teamCache?.onPresence(row) ?? false;
+    if ((row.status === 'available' && !wasAvailable) || madeRoom) void this.kickTeams(row.teamIds);
   }
 
   /** A ticket back in its queue may go to someone; an agent whose load fell may take more. */
   private onTicket(delta: TicketDelta): void {
+    this.teamCache?.onTicket(delta);
     // A later event of a ticket this node offered (accepted, declined, returned, cancelled) ends the offer.
     const held = this.timers.get(delta.ticketId);
     if (held && delta.version > held.version) this.forgetOffer(delta.ticketId);

@@ -5,13 +5,14 @@
 // write locks the agent's row first, then the ticket, so nothing can deadlock
 // with a presence change (which locks the agent, then returns its offers).
 import { randomUUID } from 'node:crypto';
-import { and, eq, inArray, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
 import { retrying, StartOver } from '../../db/retry';
-import { agentPresence, queues, tickets, type Capacity, type Channel } from '../../db/schema';
+import { agentPresence, queues, tickets, type Channel } from '../../db/schema';
 import { changeLockedAgent, type PresenceRow } from '../presence/store';
 import { RoutingNotFoundError, TicketStateError } from './errors';
 import { appendTicketEvents, type TicketEventInput } from './ledger';
+import { CHANNELS, hasRoom, readTeam, teamOf, type AgentFacts, type Team } from './team-cache';
 import { rankCandidates, whyChosen, whyWaiting, type Candidate, type Considered, type Ranking, type Strategy } from './pick';
 
 export type Queue = typeof queues.$inferSelect;
@@ -89,9 +90,10 @@ async function findQueue(db: Db | Tx, ref: string): Promise<Queue> {
 export async function createTicket(
   db: Db,
   settings: RoutingSettings,
-  params: { integrationId: string; ticket: NewTicket; queue?: Queue },
+  params: { integrationId: string; ticket: NewTicket; queue?: Queue; teams?: TeamSource },
 ): Promise<{ ticket: CreatedTicket; offer: Offer | undefined }> {
   const queue = params.queue ?? (await findQueue(db, params.ticket.queue));
+  const team = await (params.teams ?? readTeamNow(db))(queue);
   return retrying(() =>
     db.transaction(async (tx) => {
       const { queue: _ref, ...fields } = params.ticket;
@@ -110,7 +112,15 @@ export async function createTicket(
       }
       // The new ticket joins the queue in its place: the claim takes the most
       // urgent, oldest tickets first, so it cannot jump ahead of those waiting.
-      const claim = await claimAmong(tx, settings, queue, await waitingTickets(tx, queue));
+      const withRoom = channelsWithRoom(queue, team.available);
+      const waiting = await waitingTickets(tx, queue, withRoom);
+      if (!waiting.some((t) => t.id === inserted.id)) {
+        // Not looked at by this claim: nobody has room on its channel (say who is where), or older tickets come first.
+        if (withRoom.includes(inserted.channel)) {
+          await tx.update(tickets).set({ waitReason: 'behind older or more urgent tickets' }).where(eq(tickets.id, inserted.id));
+        } else await noteWhyWaiting(tx, queue, team, inserted);
+      }
+      const claim = await claimAmong(tx, settings, queue, waiting, team);
       const createdEvent: TicketEventInput = { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 };
       await commitClaim(tx, claim, [createdEvent]);
       return { ticket: created(inserted), offer: claim?.offer };
@@ -126,85 +136,81 @@ const CLAIM_WINDOW = 10;
 
 /**
  * The queue's most urgent, oldest waiting tickets that no other claim holds,
- * locked: the first few of each channel, so a channel whose agents are all at
- * capacity cannot keep the others' tickets waiting. Sorted most urgent first.
+ * locked: the first few of each channel someone could take, so a channel whose
+ * agents are all at capacity cannot keep the others' tickets waiting. Sorted
+ * most urgent first.
  */
-async function waitingTickets(tx: Tx, queue: Queue): Promise<TicketRow[]> {
-  const ids = await tx.execute<{ id: string }>(sql`
-    select k.id from unnest(enum_range(null::ticket_channel)) as c(channel)
+async function waitingTickets(tx: Tx, queue: Queue, channels: readonly Channel[]): Promise<TicketRow[]> {
+  if (channels.length === 0) return [];
+  const rows = await tx.execute<TicketRow & { queuedAt: string; createdAt: string }>(sql`
+    select k.* from unnest(${`{${channels.join(',')}}`}::ticket_channel[]) as c(channel)
      cross join lateral (
-       select id, priority, queued_at from tickets
+       select * from tickets
         where queue_id = ${queue.id} and state = 'queued' and channel = c.channel
         order by priority, queued_at, id
         limit ${CLAIM_WINDOW}
         for update skip locked) k
      order by k.priority, k.queued_at, k.id`);
-  if (ids.length === 0) return [];
-  const rows = await tx.select().from(tickets).where(inArray(tickets.id, ids.map((r) => r.id)));
-  const byId = new Map(rows.map((r) => [r.id, r]));
-  return ids.flatMap((r) => byId.get(r.id) ?? []);
+  return rows.map(ticketFromRow);
+}
+
+/** A tickets row read with plain SQL, in the shape drizzle's select gives. */
+function ticketFromRow(r: Record<string, unknown>): TicketRow {
+  const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
+  return {
+    id: r.id as string,
+    integrationId: r.integration_id as string,
+    externalId: r.external_id as string,
+    queueId: r.queue_id as string,
+    channel: r.channel as Channel,
+    priority: r.priority as number,
+    skills: r.skills as string[],
+    subject: r.subject as string,
+    url: (r.url as string | null) ?? null,
+    metadata: r.metadata as Record<string, unknown>,
+    state: r.state as TicketRow['state'],
+    agentId: (r.agent_id as string | null) ?? null,
+    offerId: (r.offer_id as string | null) ?? null,
+    offerExpiresAt: date(r.offer_expires_at),
+    waitReason: (r.wait_reason as string | null) ?? null,
+    createdAt: date(r.created_at)!,
+    queuedAt: date(r.queued_at)!,
+    acceptedAt: date(r.accepted_at),
+    endedAt: date(r.ended_at),
+    version: r.version as number,
+  };
 }
 
 /** Offers the most urgent ticket of the queue that someone can take; undefined when none. */
-export async function claimNext(db: Db, settings: RoutingSettings, queue: Queue): Promise<Offer | undefined> {
+export async function claimNext(db: Db, settings: RoutingSettings, queue: Queue, teams: TeamSource = readTeamNow(db)): Promise<Offer | undefined> {
+  // Agents first: when nobody has room on any channel (a busy desk, most of the time), no ticket is touched.
+  const team = await teams(queue);
+  if (team.available.length === 0) return undefined;
   return retrying(() =>
     db.transaction(async (tx) => {
-      const waiting = await waitingTickets(tx, queue);
+      const waiting = await waitingTickets(tx, queue, channelsWithRoom(queue, team.available));
       if (!waiting.length) return undefined;
-      const claim = await claimAmong(tx, settings, queue, waiting);
+      const claim = await claimAmong(tx, settings, queue, waiting, team);
       await commitClaim(tx, claim);
       return claim?.offer;
     }),
   );
 }
 
-type AgentFacts = {
-  agentId: string;
-  skills: string[];
-  /** Open tickets per channel. */
-  load: Record<Channel, number>;
-  capacity: Partial<Capacity>;
-  lastOfferedAt: Date | string | null;
-};
 
 /**
- * The queue team's available agents with their skills, load and capacity, and
- * how many of the team are not available. Only available agents are read in
- * full: in a large team most of a claim's work would otherwise go to agents
- * who cannot take anything.
+ * Where a claim gets the queue's team: the node's TeamCache, or (by default) a
+ * read. Taken before the claim's transaction opens (a claim holding a pooled
+ * connection must not wait for another from the same pool), and safe to be a
+ * little old: the picked agent is re-checked under its lock.
  */
-async function teamAgents(tx: Tx, queue: Queue): Promise<{ available: AgentFacts[]; notAvailable: number }> {
-  const rows = await tx.execute<AgentFacts & { chat: number; email: number; phone: number; task: number; others: number }>(sql`
-    select p.agent_id as "agentId",
-           coalesce((select array_agg(s.skill) from agent_skills s where s.agent_id = p.agent_id), '{}') as skills,
-           l.chat, l.email, l.phone, l.task,
-           coalesce(r.capacity, '{}') as capacity, r.last_offered_at as "lastOfferedAt",
-           (select count(*)::int from team_members o join agent_presence op on op.agent_id = o.user_id
-             where o.team_id = ${queue.teamId} and o.role = 'agent' and op.status <> 'available') as others
-      from team_members tm
-      join agent_presence p on p.agent_id = tm.user_id and p.status = 'available'
-      left join agent_routing r on r.agent_id = tm.user_id
-      cross join lateral (
-        select count(*) filter (where k.channel = 'chat')::int as chat, count(*) filter (where k.channel = 'email')::int as email,
-               count(*) filter (where k.channel = 'phone')::int as phone, count(*) filter (where k.channel = 'task')::int as task
-          from tickets k where k.agent_id = tm.user_id and k.state in ('offered', 'assigned')) l
-     where tm.team_id = ${queue.teamId} and tm.role = 'agent'`);
-  let notAvailable = rows[0]?.others;
-  if (notAvailable === undefined) {
-    const [row] = await tx.execute<{ n: number }>(sql`
-      select count(*)::int as n from team_members where team_id = ${queue.teamId} and role = 'agent'`);
-    notAvailable = row?.n ?? 0;
-  }
-  return {
-    available: rows.map((r) => ({
-      agentId: r.agentId,
-      skills: r.skills,
-      load: { chat: r.chat, email: r.email, phone: r.phone, task: r.task },
-      capacity: r.capacity,
-      lastOfferedAt: r.lastOfferedAt,
-    })),
-    notAvailable,
-  };
+export type TeamSource = (queue: Queue) => Promise<Team>;
+
+export const readTeamNow = (db: Db): TeamSource => async (queue) => teamOf(await readTeam(db, queue.teamId), queue.capacity);
+
+/** Channels on which some agent with room has spare capacity. */
+function channelsWithRoom(queue: Queue, agents: readonly AgentFacts[]): Channel[] {
+  return CHANNELS.filter((channel) => agents.some((a) => hasRoom(a, queue.capacity, channel)));
 }
 
 function candidatesFor(ticket: TicketRow, queue: Queue, agents: readonly AgentFacts[], taken: ReadonlySet<string>): Candidate[] {
@@ -212,7 +218,7 @@ function candidatesFor(ticket: TicketRow, queue: Queue, agents: readonly AgentFa
     agentId: a.agentId,
     status: taken.has(a.agentId) ? ('busy' as const) : ('available' as const),
     skills: a.skills,
-    load: a.load[ticket.channel],
+    load: a.load[ticket.channel] ?? 0,
     capacity: a.capacity[ticket.channel] ?? queue.capacity[ticket.channel] ?? 0,
     lastOfferedAt: a.lastOfferedAt === null ? null : new Date(a.lastOfferedAt).getTime(),
   }));
@@ -222,8 +228,8 @@ function candidatesFor(ticket: TicketRow, queue: Queue, agents: readonly AgentFa
 const EXPLAINED_AGENTS = 25;
 
 /** What a claim records: counts by verdict for the whole team, and the first agents one by one (the eligible in rank order first). */
-function explain(queue: Queue, ranking: Ranking, notAvailable: number, winner: string | null): Explanation {
-  const counts = { eligible: 0, not_available: notAvailable, at_capacity: 0, missing_skill: 0 };
+function explain(queue: Queue, ranking: Ranking, team: Team, winner: string | null): Explanation {
+  const counts = { eligible: 0, not_available: team.notAvailable, at_capacity: team.full, missing_skill: 0 };
   for (const c of ranking.considered) counts[c.eligible ? 'eligible' : c.reason] += 1;
   const rank = new Map(ranking.order.map((id, i) => [id, i]));
   const listed = [...ranking.considered]
@@ -235,7 +241,7 @@ function explain(queue: Queue, ranking: Ranking, notAvailable: number, winner: s
     counts,
     unlisted: ranking.considered.length - listed.length,
     winner,
-    why: winner ? whyChosen(queue.strategy, ranking, winner) : whyWaiting(ranking, notAvailable),
+    why: winner ? whyChosen(queue.strategy, ranking, winner) : whyWaiting(ranking, team.notAvailable, team.full),
   };
 }
 
@@ -254,40 +260,80 @@ async function commitClaim(tx: Tx, claim: Claim | undefined, before: TicketEvent
 }
 
 /** Tries the tickets in order; offers the first that an agent can take. The tickets are locked by the caller. */
-async function claimAmong(tx: Tx, settings: RoutingSettings, queue: Queue, waiting: readonly TicketRow[]): Promise<Claim | undefined> {
-  const team = await teamAgents(tx, queue);
+/** Agents a claim tries to lock before it gives up (its source of the team was behind: a kick follows). */
+const MAX_TRIES = 8;
+
+async function claimAmong(
+  tx: Tx,
+  settings: RoutingSettings,
+  queue: Queue,
+  waiting: readonly TicketRow[],
+  team: Team,
+): Promise<Claim | undefined> {
   const unavailable = new Set<string>(); // locked by another claim, or no longer able, this round
+  // Tickets of a window mostly share a channel and skills: rank the team once for each such need.
+  const rankings = new Map<string, Ranking>();
   for (const ticket of waiting) {
-    const candidates = candidatesFor(ticket, queue, team.available, unavailable);
-    const capacityOf = new Map(candidates.map((c) => [c.agentId, c.capacity]));
-    const ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidates);
+    // Every agent with room is taken by other claims, or the team was further behind than a few tries:
+    // the presence events that tell of it kick another claim.
+    if (unavailable.size >= Math.min(team.available.length, MAX_TRIES)) break;
+    const need = `${ticket.channel}|${[...ticket.skills].sort().join(',')}`;
+    let ranking = rankings.get(need);
+    if (!ranking) {
+      ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, new Set()));
+      rankings.set(need, ranking);
+    }
     for (const agentId of ranking.order) {
-      const capacity = capacityOf.get(agentId) ?? 0;
-      const agent = await lockIfAble(tx, { agentId, channel: ticket.channel, capacity });
+      if (unavailable.has(agentId)) continue;
+      if (unavailable.size >= MAX_TRIES) break;
+      const agent = await lockIfAble(tx, team, { agentId, channel: ticket.channel, capacity: capacityFor(queue, team, agentId, ticket.channel) });
       if (!agent) {
         unavailable.add(agentId);
         continue;
       }
-      return offer(tx, settings, { queue, ticket, agent, explanation: explain(queue, ranking, team.notAvailable, agentId) });
+      // Explained as decided: the agents other claims held count as not available.
+      const decided = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
+      return offer(tx, settings, { queue, ticket, agent, explanation: explain(queue, decided, team, agentId) });
     }
-    const reason = whyWaiting(ranking, team.notAvailable);
-    if (reason !== ticket.waitReason) await tx.update(tickets).set({ waitReason: reason }).where(eq(tickets.id, ticket.id));
+    // Nobody could take it (skills, capacity): record why. Eligible agents held by other claims are no
+    // reason worth a write: they are free again within milliseconds, and the ticket is claimed then.
+    if (ranking.order.length === 0) await noteWhyWaiting(tx, queue, team, ticket, ranking);
   }
   return undefined;
 }
 
-/** Locks the agent's presence row unless another transaction holds it, and re-checks availability and load under the lock. */
-async function lockIfAble(tx: Tx, params: { agentId: string; channel: Channel; capacity: number }): Promise<PresenceRow | undefined> {
+function capacityFor(queue: Queue, team: Team, agentId: string, channel: Channel): number {
+  const agent = team.available.find((a) => a.agentId === agentId);
+  return agent?.capacity[channel] ?? queue.capacity[channel] ?? 0;
+}
+
+/** Records why a ticket nobody took waits, if that changed. */
+async function noteWhyWaiting(
+  tx: Tx,
+  queue: Queue,
+  team: Team,
+  ticket: TicketRow,
+  ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, new Set())),
+): Promise<void> {
+  const reason = whyWaiting(ranking, team.notAvailable, team.full);
+  if (reason !== ticket.waitReason) await tx.update(tickets).set({ waitReason: reason }).where(eq(tickets.id, ticket.id));
+}
+
+/**
+ * Locks the agent's presence row unless another transaction holds it, and
+ * re-checks availability and load under the lock; the row read (if any) goes
+ * back to the team's source, which may have been behind.
+ */
+async function lockIfAble(tx: Tx, team: Team, params: { agentId: string; channel: Channel; capacity: number }): Promise<PresenceRow | undefined> {
   const [row] = await tx
     .select()
     .from(agentPresence)
     .where(eq(agentPresence.agentId, params.agentId))
     .for('update', { skipLocked: true });
-  if (!row || row.status !== 'available') return undefined;
-  const [open] = await tx.execute<{ n: number }>(sql`
-    select count(*)::int as n from tickets
-     where agent_id = ${params.agentId} and channel = ${params.channel} and state in ('offered', 'assigned')`);
-  return (open?.n ?? 0) < params.capacity ? row : undefined;
+  if (!row) return undefined;
+  team.correct?.(row);
+  if (row.status !== 'available') return undefined;
+  return (row.load[params.channel] ?? 0) < params.capacity ? row : undefined;
 }
 
 async function offer(
