@@ -8,8 +8,8 @@
 import type postgres from 'postgres';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import type { SQL } from 'drizzle-orm';
-import type { Db, DbOrTx, Tx } from './client';
+import type { SQL, SQLWrapper } from 'drizzle-orm';
+import { preparing, type Db, type DbOrTx, type Tx } from './client';
 
 const dialect = new PgDialect({ casing: 'snake_case' });
 
@@ -53,12 +53,43 @@ export class Pipelined {
     return results as Results<T>;
   }
 
+  /**
+   * Sends BEGIN without waiting for it: what is sent next travels in the same
+   * trip (a failed BEGIN fails the statements behind it, which are awaited).
+   */
+  sendBegin(): void {
+    this.sql`begin`.execute().catch(() => undefined);
+  }
+
+  /**
+   * Sends a statement built with drizzle now, prepared, and resolves with its
+   * rows as PostgreSQL names them (snake_case; timestamps as strings). Sent in
+   * call order: drizzle's own queries start when awaited, a varying number of
+   * microtasks later, so they cannot be trusted to keep their order in a
+   * pipeline.
+   */
+  send<R extends Record<string, unknown>>(statement: SQLWrapper): Promise<R[]> {
+    const query = dialect.sqlToQuery(statement.getSQL());
+    return this.sql.unsafe<R[]>(query.sql, query.params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute();
+  }
+
+  /**
+   * Sends COMMIT behind statements already sent (`send`) and waits for all of
+   * them: the last trip of the transaction. If one fails, the transaction is
+   * rolled back and this rejects with that failure.
+   */
+  async commitAfter<T extends readonly Promise<unknown>[]>(sent: T): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+    const results = await Promise.all([...sent, this.sql`commit`.execute()]);
+    this.finished = true;
+    return results.slice(0, -1) as { -readonly [K in keyof T]: Awaited<T[K]> };
+  }
+
   /** Drizzle on the same connection, for statements between the first reads and the last write. */
   get tx(): Tx {
     // What drizzle's own transaction() builds, on the reserved connection (already in the transaction).
     // No relational schema and no savepoints (a nested tx.transaction() would fail): plain statements only.
     if (!this.drizzleTx) {
-      const session = new PostgresJsSession(this.sql as unknown as postgres.Sql, dialect, undefined);
+      const session = new PostgresJsSession(preparing(this.sql) as unknown as postgres.Sql, dialect, undefined);
       // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the types want a TransactionSql; the calls made are the same
       this.drizzleTx = new PostgresJsTransaction(dialect, session as any, undefined) as unknown as Tx;
     }
