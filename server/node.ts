@@ -166,6 +166,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         assignedRequeueAfterMs: env.ASSIGNED_REQUEUE_AFTER_MS,
         sweepMs: env.ROUTING_SWEEP_MS,
       },
+      hosts: (agentId) => engine.hosts(agentId),
     });
     await router.start();
     cleanups.push(() => router.stop());

@@ -142,6 +142,12 @@ export class PresenceEngine {
     }
   }
 
+  /** Whether the agent has a live device session on this node. */
+  hosts(agentId: string): boolean {
+    for (const session of this.live.values()) if (session.agentId === agentId) return true;
+    return false;
+  }
+
   /** Any sign of life from a session's socket (e.g. a keep-alive answer) counts as seen. */
   seen(sessionId: string): void {
     if (this.live.has(sessionId)) this.pendingSeen.set(sessionId, new Date());

@@ -143,11 +143,43 @@ export async function changeAgents(db: DbOrTx, agentIds: readonly string[]): Pro
  * doorbell for it.
  */
 export async function changeLockedAgent(tx: Tx, current: PresenceRow, opts: ChangeOptions): Promise<ChangeResult> {
+  if (!opts.change && !opts.manual) {
+    const recorded = await recordEvents(tx, loadChange(current, opts.ticketEvents ?? []));
+    if (recorded.version === undefined) throw new NotAnAgentError(opts.agentId);
+    return { changed: true, status: current.status, version: recorded.version };
+  }
   await opts.change?.(tx);
   return applyChange(() => tx, current, opts, true, {
     sessions: await liveActivities(tx, opts.agentId),
     record: (write) => recordEvents(tx, write),
   });
+}
+
+/**
+ * What an offer or an ended ticket records for the agent whose row the
+ * transaction holds: the load (recomputed by the record statement from the
+ * tickets) and nothing else. Status, reason and devices stay as the locked row
+ * has them: a load change cannot move them, so the agent's devices need not be
+ * read. One statement, which routing sends together with its other writes.
+ */
+export function loadChange(current: PresenceRow, ticketEvents: readonly TicketEventInput[]): RecordWrite {
+  return {
+    presence: {
+      agentId: current.agentId,
+      manualStatus: current.manualStatus,
+      manualReason: current.manualReason,
+      manualActorId: current.manualActorId,
+      manualNote: current.manualNote,
+      status: current.status,
+      reason: current.reason,
+      previousStatus: current.status,
+      devices: current.devices,
+      statusChanged: false,
+      touchSeen: false,
+    },
+    notifyPresence: true,
+    tickets: ticketEvents,
+  };
 }
 
 /**

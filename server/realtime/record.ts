@@ -38,7 +38,7 @@ export type TicketEventWrite = {
 };
 
 type Recorded = { recorded: boolean; version?: number };
-type RecordRow = { presenceEventId: string | null; version: number | null };
+export type RecordRow = { presenceEventId: string | null; version: number | null };
 
 /**
  * Updates the agent's presence row and appends its event (ringing the

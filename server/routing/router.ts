@@ -9,7 +9,7 @@
 // (durable, if this node dies); `expireOffer` acts only on the offer it names,
 // so whichever comes first ends it, exactly once.
 import { sql } from 'drizzle-orm';
-import type { PgBoss } from 'pg-boss';
+import type { JobInsert, PgBoss } from 'pg-boss';
 import type { Db } from '../../db/client';
 import { queues as queuesTable } from '../../db/schema';
 import type { Logger } from '../log';
@@ -40,6 +40,15 @@ const CLAIMERS = 4;
 const BACK_IN_QUEUE = new Set(['requeued', 'declined', 'offer_expired', 'released']);
 /** Ticket events that free capacity of the agent named in them. */
 const FREES_AGENT = new Set(['declined', 'offer_expired', 'released', 'completed', 'cancelled', 'requeued']);
+/**
+ * How long a node waits before routing room made by an agent whose devices
+ * are on another node: long enough for that node's offer to reach this one's
+ * team source through the feed (milliseconds), short enough to matter only
+ * when that node is gone or stalled.
+ */
+const DEFERRED_KICK_MS = 250;
+/** Offers whose expiry jobs go to pg-boss together: those made within this long. */
+const EXPIRY_BATCH_MS = 10;
 
 export type RouterStats = { claims: number; offers: number; expired: number; kicks: number };
 
@@ -60,6 +69,9 @@ export class Router {
   /** The routed teams, kept from the feeds: claims rank from memory. */
   private teamCache: TeamCache | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
+  private readonly deferred = new Set<NodeJS.Timeout>();
+  private pendingExpiries: Array<JobInsert<{ ticketId: string; offerId: string }>> = [];
+  private expiryFlush: NodeJS.Timeout | undefined;
   private stopped = false;
 
   constructor(
@@ -71,6 +83,14 @@ export class Router {
       boss: PgBoss;
       log: Logger;
       settings: RoutingSettings & { assignedRequeueAfterMs: number; sweepMs: number };
+      /**
+       * Whether an agent has a device session on this node. Room an agent
+       * made is routed first by the node their devices are on (it usually
+       * made the change too); the other nodes look DEFERRED_KICK_MS later,
+       * when their team source mostly shows the room taken and the claim
+       * costs nothing. Without it every node routes at once.
+       */
+      hosts?: (agentId: string) => boolean;
     },
   ) {}
 
@@ -131,8 +151,8 @@ export class Router {
   /**
    * One claimer: claims on dirty queues until none is left. Several run side
    * by side, on one queue too (SKIP LOCKED keeps them on different tickets and
-   * agents); a queue stays dirty until a claim on it finds nothing to offer and
-   * no kick arrived meanwhile.
+   * agents); a queue stays dirty until a claim on it sees nothing more to
+   * offer and no kick arrived meanwhile.
    */
   private async claim(): Promise<void> {
     for (let queueId = this.nextQueue(); queueId !== undefined && !this.stopped; queueId = this.nextQueue()) {
@@ -140,10 +160,10 @@ export class Router {
       this.working.set(queueId, (this.working.get(queueId) ?? 0) + 1);
       try {
         const queue = (await this.queues()).get(queueId) ?? (await this.queues({ fresh: true })).get(queueId);
-        const offer = queue ? await claimNext(this.routingDb, this.deps.settings, queue, this.teams) : undefined;
+        const { offer, more } = queue ? await claimNext(this.routingDb, this.deps.settings, queue, this.teams) : { offer: undefined, more: false };
         this.stats.claims += 1;
         if (offer) this.offered(offer);
-        else if (this.kicked.get(queueId) === kickedBefore) this.dirty.delete(queueId);
+        if (!more && this.kicked.get(queueId) === kickedBefore) this.dirty.delete(queueId);
       } catch (error) {
         this.deps.log.error('routing a queue failed', { queueId, error });
         this.dirty.delete(queueId); // the sweep tries again
@@ -165,9 +185,30 @@ export class Router {
     timer.unref();
     this.timers.set(offer.ticketId, { offerId: offer.offerId, version: offer.version, timer });
     // The durable path, if this node is gone by then.
-    this.deps.boss
-      .send(OFFER_EXPIRY_QUEUE, { ticketId: offer.ticketId, offerId: offer.offerId }, { startAfter: new Date(expiresAt.getTime() + 250) })
-      .catch((error: unknown) => this.deps.log.error('scheduling an offer expiry failed', { error }));
+    this.scheduleExpiry({ data: { ticketId: offer.ticketId, offerId: offer.offerId }, startAfter: new Date(expiresAt.getTime() + 250) });
+  }
+
+  /**
+   * Queues an offer's expiry job; the jobs of offers made within
+   * EXPIRY_BATCH_MS go to pg-boss in one insert (one statement per offer was a
+   * tenth of the database's statements under load). An offer whose job is lost
+   * with this node in that window is still ended by the sweep (`overdueOffers`).
+   */
+  private scheduleExpiry(job: JobInsert<{ ticketId: string; offerId: string }>): void {
+    this.pendingExpiries.push(job);
+    if (this.expiryFlush) return;
+    this.expiryFlush = setTimeout(() => void this.flushExpiries(), EXPIRY_BATCH_MS);
+    this.expiryFlush.unref();
+  }
+
+  private async flushExpiries(): Promise<void> {
+    clearTimeout(this.expiryFlush);
+    this.expiryFlush = undefined;
+    const jobs = this.pendingExpiries.splice(0);
+    if (!jobs.length) return;
+    await this.deps.boss
+      .insert(OFFER_EXPIRY_QUEUE, jobs)
+      .catch((error: unknown) => this.deps.log.error('scheduling offer expiries failed', { jobs: jobs.length, error }));
   }
 
   /** The offer was answered or withdrawn: its local timer has nothing left to do (the job finds it gone). */
@@ -199,7 +240,21 @@ export class Router {
     this.teamsOf.set(row.agentId, row.teamIds);
     // The cache first, so the claims this kicks see the room this row made.
     const madeRoom = this.teamCache?.onPresence(row) ?? false;
-    if ((row.status === 'available' && !wasAvailable) || madeRoom) void this.kickTeams(row.teamIds);
+    if ((row.status === 'available' && !wasAvailable) || madeRoom) this.routeRoomOf(row.agentId, () => this.kickTeams(row.teamIds));
+  }
+
+  /** Routes room an agent made: now if their devices are here (or nobody's are), a little later otherwise. */
+  private routeRoomOf(agentId: string | null | undefined, kick: () => Promise<void>): void {
+    if (!agentId || !this.deps.hosts || this.deps.hosts(agentId)) {
+      void kick();
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.deferred.delete(timer);
+      if (!this.stopped) void kick();
+    }, DEFERRED_KICK_MS);
+    timer.unref();
+    this.deferred.add(timer);
   }
 
   /** A ticket back in its queue may go to someone; an agent whose load fell may take more. */
@@ -208,11 +263,12 @@ export class Router {
     // A later event of a ticket this node offered (accepted, declined, returned, cancelled) ends the offer.
     const held = this.timers.get(delta.ticketId);
     if (held && delta.version > held.version) this.forgetOffer(delta.ticketId);
-    if (BACK_IN_QUEUE.has(delta.type)) void this.kick([delta.queueId]);
-    if (delta.agentId && FREES_AGENT.has(delta.type)) {
-      const teams = this.teamsOf.get(delta.agentId);
-      if (teams) void this.kickTeams(teams);
-      else void this.kick([delta.queueId]).then(() => this.kickAgentTeams(delta.agentId!));
+    // A ticket back in its queue, and room its agent (if any) made: routed first where that agent is.
+    if (BACK_IN_QUEUE.has(delta.type)) this.routeRoomOf(delta.agentId, () => this.kick([delta.queueId]));
+    const agentId = delta.agentId;
+    if (agentId && FREES_AGENT.has(delta.type)) {
+      const teams = this.teamsOf.get(agentId);
+      this.routeRoomOf(agentId, () => (teams ? this.kickTeams(teams) : this.kick([delta.queueId]).then(() => this.kickAgentTeams(agentId))));
     }
   }
 
@@ -261,8 +317,11 @@ export class Router {
     clearInterval(this.sweepTimer);
     for (const u of this.unsubscribe) u();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
+    for (const timer of this.deferred) clearTimeout(timer);
+    this.deferred.clear();
     this.timers.clear();
-    await this.deps.boss.offWork(OFFER_EXPIRY_QUEUE).catch(() => {});
     await Promise.all(this.claimers);
+    await this.flushExpiries();
+    await this.deps.boss.offWork(OFFER_EXPIRY_QUEUE).catch(() => {});
   }
 }

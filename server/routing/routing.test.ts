@@ -145,6 +145,24 @@ describe('timeouts and re-routing', () => {
     expect(events.map((e) => e.type)).toEqual(['created', 'offered', 'offer_expired', 'offered', 'offer_expired']);
   });
 
+  it('ends an offer by its pg-boss job when the node that made it is gone before the deadline', async () => {
+    const { agents, queue } = await team(1);
+    const agent = agents[0]!;
+    // The agent's device is on this node; the ticket is created (and offered) through another, which then stops.
+    await online(agent.id);
+    const other = await startTestNode(t.url, { OFFER_TIMEOUT_MS: String(OFFER_TIMEOUT_MS), ROUTING_SWEEP_MS: '60000' });
+    const { key } = await createApiKey(t.db, { integration: `Desk ${randomUUID().slice(0, 8)}`, name: 'other', scopes: ['tickets:write'] });
+    const ticket = await keyClient(other.url, key).tickets.create.mutate({ externalId: randomUUID(), queue, channel: 'chat', subject: 'Help' });
+    expect((await t.sql`select agent_id from tickets where id = ${ticket.id}`)[0]?.agent_id).toBe(agent.id);
+    await other.stop(); // its local timer goes with it; the job it queued stays
+    const [job] = await t.sql`select data, start_after from pgboss.job where name = 'offer-expiry' and data->>'ticketId' = ${ticket.id}`;
+    expect(job?.data).toMatchObject({ ticketId: ticket.id });
+    // This node's worker runs the job after the deadline (and its poll): the offer ends, once.
+    await expect
+      .poll(async () => (await t.sql`select type from ticket_events where ticket_id = ${ticket.id} order by id`).map((e) => e.type), { timeout: 6_000 })
+      .toEqual(['created', 'offered', 'offer_expired', 'offered']);
+  });
+
   it('sends an offered ticket back at once when its agent goes offline, and on to the next agent', async () => {
     const { agents, queue } = await team(2);
     const [a, b] = [agents[0]!, agents[1]!];

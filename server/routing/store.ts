@@ -5,11 +5,13 @@
 // write locks the agent's row first, then the ticket, so nothing can deadlock
 // with a presence change (which locks the agent, then returns its offers).
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql } from 'drizzle-orm';
+import { and, eq, sql, type SQLWrapper } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
+import { Pipelined } from '../../db/pipelined';
 import { retrying, StartOver } from '../../db/retry';
 import { agentPresence, queues, tickets, type Channel } from '../../db/schema';
-import { changeLockedAgent, type PresenceRow } from '../presence/store';
+import { changeLockedAgent, loadChange, type PresenceRow } from '../presence/store';
+import { recordedFrom, recordStatement, type RecordRow } from '../realtime/record';
 import { RoutingNotFoundError, TicketStateError } from './errors';
 import { appendTicketEvents, type TicketEventInput } from './ledger';
 import { CHANNELS, hasRoom, readTeam, teamOf, type AgentFacts, type Team } from './team-cache';
@@ -85,7 +87,9 @@ async function findQueue(db: Db | Tx, ref: string): Promise<Queue> {
 /**
  * Creates a ticket and, in the same transaction, tries to offer it. Idempotent
  * on (integration, externalId): a repeat — even a concurrent one, which waits
- * on the unique index — answers with the ticket first created.
+ * on the unique index — answers with the ticket first created. Three round
+ * trips when it offers: the insert and the queue's head, the agent's lock,
+ * the writes with COMMIT (decision 016).
  */
 export async function createTicket(
   db: Db,
@@ -94,38 +98,60 @@ export async function createTicket(
 ): Promise<{ ticket: CreatedTicket; offer: Offer | undefined }> {
   const queue = params.queue ?? (await findQueue(db, params.ticket.queue));
   const team = await (params.teams ?? readTeamNow(db))(queue);
-  return retrying(() =>
-    db.transaction(async (tx) => {
-      const { queue: _ref, ...fields } = params.ticket;
-      const [inserted] = await tx
+  const { queue: _ref, ...fields } = params.ticket;
+  const withRoom = channelsWithRoom(queue, team.available);
+  return inOneTransaction(db, async (trip) => {
+    trip.sendBegin();
+    const insert = trip.send(
+      db
         .insert(tickets)
         .values({ ...fields, integrationId: params.integrationId, queueId: queue.id, waitReason: 'just created' })
         .onConflictDoNothing({ target: [tickets.integrationId, tickets.externalId] })
-        .returning();
-      if (!inserted) {
-        const [existing] = await tx
-          .select()
-          .from(tickets)
-          .where(and(eq(tickets.integrationId, params.integrationId), eq(tickets.externalId, params.ticket.externalId)));
-        if (!existing) throw new Error('ticket vanished after a conflicting insert');
-        return { ticket: created(existing), offer: undefined };
-      }
-      // The new ticket joins the queue in its place: the claim takes the most
-      // urgent, oldest tickets first, so it cannot jump ahead of those waiting.
-      const withRoom = channelsWithRoom(queue, team.available);
-      const waiting = await waitingTickets(tx, queue, withRoom);
-      if (!waiting.some((t) => t.id === inserted.id)) {
-        // Not looked at by this claim: nobody has room on its channel (say who is where), or older tickets come first.
-        if (withRoom.includes(inserted.channel)) {
-          await tx.update(tickets).set({ waitReason: 'behind older or more urgent tickets' }).where(eq(tickets.id, inserted.id));
-        } else await noteWhyWaiting(tx, queue, team, inserted);
-      }
-      const claim = await claimAmong(tx, settings, queue, waiting, team);
-      const createdEvent: TicketEventInput = { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 };
-      await commitClaim(tx, claim, [createdEvent]);
-      return { ticket: created(inserted), offer: claim?.offer };
-    }),
-  );
+        .returning(),
+    );
+    // The new ticket joins the queue in its place: the claim takes the most
+    // urgent, oldest tickets first, so it cannot jump ahead of those waiting.
+    const head = sendWaiting(trip, queue, withRoom);
+    const [insertedRow] = await insert;
+    const waiting = await head;
+    if (!insertedRow) {
+      const [existing] = await trip.commitAfter([
+        trip.send(
+          db
+            .select()
+            .from(tickets)
+            .where(and(eq(tickets.integrationId, params.integrationId), eq(tickets.externalId, params.ticket.externalId))),
+        ),
+      ]);
+      if (!existing?.[0]) throw new Error('ticket vanished after a conflicting insert');
+      return { ticket: created(ticketFromRow(existing[0])), offer: undefined };
+    }
+    const inserted = ticketFromRow(insertedRow);
+    const notes: SQLWrapper[] = [];
+    if (!waiting.some((t) => t.id === inserted.id)) {
+      // Not looked at by this claim: nobody has room on its channel (say who is where), or older tickets come first.
+      const note = withRoom.includes(inserted.channel)
+        ? noteWhy(inserted, 'behind older or more urgent tickets')
+        : noteWhyWaiting(queue, team, inserted);
+      if (note) notes.push(note);
+    }
+    const choice = await choose(trip, queue, waiting, team);
+    const createdEvent: TicketEventInput = { ticketId: inserted.id, integrationId: inserted.integrationId, type: 'created', state: 'queued', version: 1 };
+    const offer = await finishClaim(trip, settings, queue, choice, [...notes, ...choice.notes], [createdEvent]);
+    return { ticket: created(inserted), offer };
+  });
+}
+
+/** Runs `work` as one transaction pipelined on a connection of its own (db/pipelined.ts); again from the start if it loses a deadlock. */
+function inOneTransaction<T>(db: Db, work: (trip: Pipelined) => Promise<T>): Promise<T> {
+  return retrying(async () => {
+    const trip = await Pipelined.open(db);
+    try {
+      return await work(trip);
+    } finally {
+      await trip.close();
+    }
+  });
 }
 
 // ---------------------------------------------------------------------------
@@ -135,14 +161,14 @@ export async function createTicket(
 const CLAIM_WINDOW = 10;
 
 /**
- * The queue's most urgent, oldest waiting tickets that no other claim holds,
- * locked: the first few of each channel someone could take, so a channel whose
- * agents are all at capacity cannot keep the others' tickets waiting. Sorted
- * most urgent first.
+ * Sends the read of the queue's most urgent, oldest waiting tickets that no
+ * other claim holds, locking them: the first few of each channel someone
+ * could take, so a channel whose agents are all at capacity cannot keep the
+ * others' tickets waiting. Sorted most urgent first.
  */
-async function waitingTickets(tx: Tx, queue: Queue, channels: readonly Channel[]): Promise<TicketRow[]> {
+async function sendWaiting(trip: Pipelined, queue: Queue, channels: readonly Channel[]): Promise<TicketRow[]> {
   if (channels.length === 0) return [];
-  const rows = await tx.execute<TicketRow & { queuedAt: string; createdAt: string }>(sql`
+  const rows = await trip.send(sql`
     select k.* from unnest(${`{${channels.join(',')}}`}::ticket_channel[]) as c(channel)
      cross join lateral (
        select * from tickets
@@ -181,22 +207,31 @@ function ticketFromRow(r: Record<string, unknown>): TicketRow {
   };
 }
 
-/** Offers the most urgent ticket of the queue that someone can take; undefined when none. */
-export async function claimNext(db: Db, settings: RoutingSettings, queue: Queue, teams: TeamSource = readTeamNow(db)): Promise<Offer | undefined> {
+/**
+ * Offers the most urgent ticket of the queue that someone can take (three
+ * round trips when it does). `more` is false when the claim saw nothing else
+ * waiting that it could have offered: another claim right after would find
+ * nothing (tickets other claims hold are theirs to offer).
+ */
+export async function claimNext(
+  db: Db,
+  settings: RoutingSettings,
+  queue: Queue,
+  teams: TeamSource = readTeamNow(db),
+): Promise<{ offer: Offer | undefined; more: boolean }> {
   // Agents first: when nobody has room on any channel (a busy desk, most of the time), no ticket is touched.
   const team = await teams(queue);
-  if (team.available.length === 0) return undefined;
-  return retrying(() =>
-    db.transaction(async (tx) => {
-      const waiting = await waitingTickets(tx, queue, channelsWithRoom(queue, team.available));
-      if (!waiting.length) return undefined;
-      const claim = await claimAmong(tx, settings, queue, waiting, team);
-      await commitClaim(tx, claim);
-      return claim?.offer;
-    }),
-  );
+  const withRoom = channelsWithRoom(queue, team.available);
+  if (withRoom.length === 0) return { offer: undefined, more: false };
+  return inOneTransaction(db, async (trip) => {
+    trip.sendBegin();
+    const waiting = await sendWaiting(trip, queue, withRoom);
+    if (!waiting.length) return { offer: undefined, more: false }; // rolled back by close()
+    const choice = await choose(trip, queue, waiting, team);
+    const offer = await finishClaim(trip, settings, queue, choice, choice.notes, []);
+    return { offer, more: offer !== undefined && waiting.length > 1 };
+  });
 }
-
 
 /**
  * Where a claim gets the queue's team: the node's TeamCache, or (by default) a
@@ -245,61 +280,63 @@ function explain(queue: Queue, ranking: Ranking, team: Team, winner: string | nu
   };
 }
 
-/** An offer made in a transaction, with what is left to record at its end. */
-type Claim = { offer: Offer; agent: PresenceRow; events: TicketEventInput[] };
+/** What a claim decided: the ticket, the agent it locked for it, and why. */
+type Decision = { ticket: TicketRow; agent: PresenceRow; explanation: Explanation };
+/** A claim's outcome: a decision, if any, and wait reasons to write with its commit. */
+type Choice = { decision?: Decision; notes: SQLWrapper[]; team: Team };
+
+/** Agents one lock statement tries, in rank order. */
+const LOCK_CANDIDATES = 16;
+/** Lock statements a claim sends before it gives up (its source of the team was behind: a kick follows). */
+const MAX_LOCKS = 3;
 
 /**
- * Records a claim's events last, so the transaction holds the event-order
- * locks (presence, then ticket) only for its final statements: claims on
- * other tickets run side by side until then.
+ * Tries the waiting tickets (locked by the caller) in order and locks an
+ * agent for the first one someone can take: one statement locks the first
+ * able agent of the ranking (`sendLockFirstAble`), skipping those other claims
+ * hold.
  */
-async function commitClaim(tx: Tx, claim: Claim | undefined, before: TicketEventInput[] = []): Promise<void> {
-  const events = [...before, ...(claim?.events ?? [])];
-  if (claim) await changeLockedAgent(tx, claim.agent, { agentId: claim.agent.agentId, loadChanged: true, ticketEvents: events });
-  else await appendTicketEvents(tx, events);
-}
-
-/** Tries the tickets in order; offers the first that an agent can take. The tickets are locked by the caller. */
-/** Agents a claim tries to lock before it gives up (its source of the team was behind: a kick follows). */
-const MAX_TRIES = 8;
-
-async function claimAmong(
-  tx: Tx,
-  settings: RoutingSettings,
-  queue: Queue,
-  waiting: readonly TicketRow[],
-  team: Team,
-): Promise<Claim | undefined> {
+async function choose(trip: Pipelined, queue: Queue, waiting: readonly TicketRow[], team: Team): Promise<Choice> {
+  const notes: SQLWrapper[] = [];
   const unavailable = new Set<string>(); // locked by another claim, or no longer able, this round
   // Tickets of a window mostly share a channel and skills: rank the team once for each such need.
   const rankings = new Map<string, Ranking>();
+  let locks = 0;
   for (const ticket of waiting) {
-    // Every agent with room is taken by other claims, or the team was further behind than a few tries:
-    // the presence events that tell of it kick another claim.
-    if (unavailable.size >= Math.min(team.available.length, MAX_TRIES)) break;
+    if (locks >= MAX_LOCKS) break;
     const need = `${ticket.channel}|${[...ticket.skills].sort().join(',')}`;
     let ranking = rankings.get(need);
     if (!ranking) {
       ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, new Set()));
       rankings.set(need, ranking);
     }
-    for (const agentId of ranking.order) {
-      if (unavailable.has(agentId)) continue;
-      if (unavailable.size >= MAX_TRIES) break;
-      const agent = await lockIfAble(tx, team, { agentId, channel: ticket.channel, capacity: capacityFor(queue, team, agentId, ticket.channel) });
-      if (!agent) {
-        unavailable.add(agentId);
-        continue;
-      }
-      // Explained as decided: the agents other claims held count as not available.
-      const decided = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
-      return offer(tx, settings, { queue, ticket, agent, explanation: explain(queue, decided, team, agentId) });
+    if (ranking.order.length === 0) {
+      // Nobody could take it (skills, capacity): record why.
+      const note = noteWhyWaiting(queue, team, ticket, ranking);
+      if (note) notes.push(note);
+      continue;
     }
-    // Nobody could take it (skills, capacity): record why. Eligible agents held by other claims are no
-    // reason worth a write: they are free again within milliseconds, and the ticket is claimed then.
-    if (ranking.order.length === 0) await noteWhyWaiting(tx, queue, team, ticket, ranking);
+    // Eligible agents held by other claims are no reason worth a write: they are free again within
+    // milliseconds, and the ticket is claimed then.
+    const candidates = ranking.order.filter((id) => !unavailable.has(id)).slice(0, LOCK_CANDIDATES);
+    if (candidates.length === 0) continue;
+    locks += 1;
+    const agent = await sendLockFirstAble(trip, {
+      channel: ticket.channel,
+      candidates: candidates.map((agentId) => ({ agentId, capacity: capacityFor(queue, team, agentId, ticket.channel) })),
+    });
+    // The candidates ranked above the one locked (all of them, if none) were held by other claims or not able after all.
+    for (const id of candidates) {
+      if (id === agent?.agentId) break;
+      unavailable.add(id);
+    }
+    if (!agent) continue;
+    team.correct?.(agent);
+    // Explained as decided: the agents passed over count as not available.
+    const decided = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
+    return { decision: { ticket, agent, explanation: explain(queue, decided, team, agent.agentId) }, notes, team };
   }
-  return undefined;
+  return { notes, team };
 }
 
 function capacityFor(queue: Queue, team: Team, agentId: string, channel: Channel): number {
@@ -307,73 +344,109 @@ function capacityFor(queue: Queue, team: Team, agentId: string, channel: Channel
   return agent?.capacity[channel] ?? queue.capacity[channel] ?? 0;
 }
 
-/** Records why a ticket nobody took waits, if that changed. */
-async function noteWhyWaiting(
-  tx: Tx,
+/** The write recording why a ticket nobody took waits, if that changed. */
+function noteWhyWaiting(
   queue: Queue,
   team: Team,
   ticket: TicketRow,
   ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, new Set())),
-): Promise<void> {
-  const reason = whyWaiting(ranking, team.notAvailable, team.full);
-  if (reason !== ticket.waitReason) await tx.update(tickets).set({ waitReason: reason }).where(eq(tickets.id, ticket.id));
+): SQLWrapper | undefined {
+  return noteWhy(ticket, whyWaiting(ranking, team.notAvailable, team.full));
+}
+
+function noteWhy(ticket: TicketRow, reason: string): SQLWrapper | undefined {
+  return reason === ticket.waitReason ? undefined : sql`update tickets set wait_reason = ${reason} where id = ${ticket.id}`;
 }
 
 /**
- * Locks the agent's presence row unless another transaction holds it, and
- * re-checks availability and load under the lock; the row read (if any) goes
- * back to the team's source, which may have been behind.
+ * Locks the first of the candidates (in the order given) that is available
+ * with room on the channel under its lock, skipping rows another transaction
+ * holds: one statement however many are busy or full. The row locked is the
+ * newest version (a change committed since the statement began is re-checked).
  */
-async function lockIfAble(tx: Tx, team: Team, params: { agentId: string; channel: Channel; capacity: number }): Promise<PresenceRow | undefined> {
-  const [row] = await tx
-    .select()
-    .from(agentPresence)
-    .where(eq(agentPresence.agentId, params.agentId))
-    .for('update', { skipLocked: true });
-  if (!row) return undefined;
-  team.correct?.(row);
-  if (row.status !== 'available') return undefined;
-  return (row.load[params.channel] ?? 0) < params.capacity ? row : undefined;
+async function sendLockFirstAble(
+  trip: Pipelined,
+  params: { channel: Channel; candidates: ReadonlyArray<{ agentId: string; capacity: number }> },
+): Promise<PresenceRow | undefined> {
+  const ids = `{${params.candidates.map((c) => c.agentId).join(',')}}`;
+  const capacities = `{${params.candidates.map((c) => c.capacity).join(',')}}`;
+  const [row] = await trip.send<PresenceRow>(sql`
+    select p.agent_id as "agentId", p.manual_status as "manualStatus", p.manual_reason as "manualReason",
+           p.manual_actor_id as "manualActorId", p.manual_note as "manualNote", p.status, p.reason, p.since, p.devices,
+           p.version, p.last_seen_at as "lastSeenAt", p.load
+      from unnest(${ids}::uuid[], ${capacities}::int[]) with ordinality as c(agent_id, capacity, rank)
+      join agent_presence p on p.agent_id = c.agent_id
+     where p.status = 'available' and coalesce((p.load ->> ${params.channel}::text)::int, 0) < c.capacity
+     order by c.rank
+     limit 1
+     for update of p skip locked`);
+  return row;
 }
 
-async function offer(
-  tx: Tx,
+/**
+ * The claim's last trip: its wait-reason notes, the offer (ticket, the
+ * agent's last-offered time, the agent's load and the events, in one record
+ * statement) and COMMIT, sent together. Without a decision, only the notes
+ * and `before` (the create's own event) are written.
+ */
+async function finishClaim(
+  trip: Pipelined,
   settings: RoutingSettings,
-  params: { queue: Queue; ticket: TicketRow; agent: PresenceRow; explanation: Explanation },
-): Promise<Claim> {
-  const { queue, ticket, agent, explanation } = params;
+  queue: Queue,
+  choice: Choice,
+  notes: readonly SQLWrapper[],
+  before: TicketEventInput[],
+): Promise<Offer | undefined> {
+  const sentNotes = notes.map((note) => trip.send(note));
+  const { decision } = choice;
+  if (!decision) {
+    const record = recordStatement({ tickets: before });
+    await trip.commitAfter([...sentNotes, ...(record ? [trip.send(record)] : [])]);
+    return undefined;
+  }
+  const { ticket, agent, explanation } = decision;
   const auto = queue.offerMode === 'auto_accept';
-  const offerId = randomUUID();
-  const [row] = await tx
-    .update(tickets)
-    .set(
-      auto
-        ? { state: 'assigned', agentId: agent.agentId, offerId: null, offerExpiresAt: null, acceptedAt: sql`now()`, waitReason: null, version: sql`${tickets.version} + 1` }
-        : {
-            state: 'offered',
-            agentId: agent.agentId,
-            offerId,
-            offerExpiresAt: sql`now() + make_interval(secs => ${settings.offerTimeoutMs / 1000})`,
-            waitReason: null,
-            version: sql`${tickets.version} + 1`,
-          },
-    )
-    .where(eq(tickets.id, ticket.id))
-    .returning();
-  if (!row) throw new Error('offered ticket vanished');
-  await tx.execute(sql`
+  const offerId = auto ? null : randomUUID();
+  const state: TicketRow['state'] = auto ? 'assigned' : 'offered';
+  const version = ticket.version + 1; // the ticket is locked: nobody else moves its version
+  const update = trip.send<{ offer_expires_at: string | null }>(sql`
+    update tickets
+       set state = ${state}::ticket_state, agent_id = ${agent.agentId}, offer_id = ${offerId}::uuid,
+           offer_expires_at = ${auto ? sql`null` : sql`now() + make_interval(secs => ${settings.offerTimeoutMs / 1000})`},
+           accepted_at = ${auto ? sql`now()` : sql`accepted_at`}, wait_reason = null, version = ${version}
+     where id = ${ticket.id}
+    returning offer_expires_at`);
+  const routed = trip.send(sql`
     insert into agent_routing (agent_id, last_offered_at) values (${agent.agentId}, now())
     on conflict (agent_id) do update set last_offered_at = now()`);
   const events: TicketEventInput[] = [
-    { ticketId: row.id, integrationId: row.integrationId, type: 'offered', state: row.state, version: row.version, agentId: agent.agentId, explanation },
+    ...before,
+    { ticketId: ticket.id, integrationId: ticket.integrationId, type: 'offered', state, version, agentId: agent.agentId, explanation },
     ...(auto
-      ? [{ ticketId: row.id, integrationId: row.integrationId, type: 'accepted' as const, state: row.state, version: row.version, agentId: agent.agentId, reason: 'auto_accept' }]
+      ? [{ ticketId: ticket.id, integrationId: ticket.integrationId, type: 'accepted' as const, state, version, agentId: agent.agentId, reason: 'auto_accept' }]
       : []),
   ];
+  const record = trip.send<RecordRow>(recordStatement(loadChange(agent, events))!);
+  const [[row], , recorded] = await trip.commitAfter([update, routed, record, ...sentNotes] as const);
+  if (!row) throw new Error('offered ticket vanished');
+  const agentVersion = recordedFrom(recorded).version;
+  if (agentVersion === undefined) throw new Error(`agent ${agent.agentId} vanished under its lock`);
+  // The team's source learns of the offer now, not when the feed brings it: the claim that follows
+  // on this node must not see room that this one just took.
+  choice.team.correct?.({
+    agentId: agent.agentId,
+    status: agent.status,
+    load: { ...agent.load, [ticket.channel]: (agent.load[ticket.channel] ?? 0) + 1 },
+    version: agentVersion,
+    lastOfferedAt: new Date(),
+  });
   return {
-    offer: { ticketId: row.id, offerId, agentId: agent.agentId, expiresAt: row.offerExpiresAt, queueId: queue.id, version: row.version },
-    agent,
-    events,
+    ticketId: ticket.id,
+    offerId: offerId ?? randomUUID(),
+    agentId: agent.agentId,
+    expiresAt: row.offer_expires_at === null ? null : new Date(row.offer_expires_at),
+    queueId: queue.id,
+    version,
   };
 }
 
@@ -402,24 +475,28 @@ export type AgentAction = 'accept' | 'decline' | 'complete' | 'release';
 
 const needs: Record<AgentAction, TicketRow['state']> = { accept: 'offered', decline: 'offered', complete: 'assigned', release: 'assigned' };
 
-/** An agent answers an offer or ends work on a ticket they hold. */
+/**
+ * An agent answers an offer or ends work on a ticket they hold: two round
+ * trips, the locks (agent row, then ticket) with BEGIN, the writes with COMMIT.
+ */
 export async function agentAct(
   db: Db,
   params: { agentId: string; ticketId: string; action: AgentAction; reason?: string },
 ): Promise<{ state: TicketRow['state']; queueId: string }> {
-  return retrying(() =>
-    db.transaction(async (tx) => {
-      const locked = await lockTicket(tx, params.ticketId);
-      if (!locked || locked.ticket.agentId !== params.agentId || !locked.agent) {
-        throw new RoutingNotFoundError('ticketId: no such ticket offered to or held by you');
-      }
-      const { ticket, agent } = locked;
-      if (ticket.state !== needs[params.action]) {
-        throw new TicketStateError(`ticket is ${ticket.state}; ${params.action} needs it ${needs[params.action]}`);
-      }
-      const backToQueue = params.action === 'decline' || params.action === 'release';
-      const next: TicketRow['state'] = params.action === 'accept' ? 'assigned' : backToQueue ? 'queued' : 'completed';
-      const [row] = await tx
+  return inOneTransaction(db, async (trip) => {
+    trip.sendBegin();
+    const { agent, ticket } = await sendLockTicket(trip, params.ticketId);
+    if (!ticket || ticket.agentId !== params.agentId || !agent) {
+      throw new RoutingNotFoundError('ticketId: no such ticket offered to or held by you');
+    }
+    if (ticket.state !== needs[params.action]) {
+      throw new TicketStateError(`ticket is ${ticket.state}; ${params.action} needs it ${needs[params.action]}`);
+    }
+    const backToQueue = params.action === 'decline' || params.action === 'release';
+    const next: TicketRow['state'] = params.action === 'accept' ? 'assigned' : backToQueue ? 'queued' : 'completed';
+    const version = ticket.version + 1;
+    const update = trip.send(
+      db
         .update(tickets)
         .set({
           state: next,
@@ -429,26 +506,51 @@ export async function agentAct(
           ...(params.action === 'accept' ? { acceptedAt: sql`now()` } : {}),
           ...(next === 'completed' ? { endedAt: sql`now()` } : {}),
           ...(backToQueue ? { waitReason: params.action === 'decline' ? 'declined' : 'released' } : {}),
-          version: sql`${tickets.version} + 1`,
+          version,
         })
         .where(eq(tickets.id, ticket.id))
-        .returning();
-      if (!row) throw new Error('ticket vanished under its lock');
-      const type = ({ accept: 'accepted', decline: 'declined', complete: 'completed', release: 'released' } as const)[params.action];
-      if (params.action === 'accept' || params.action === 'decline') {
-        await tx.execute(sql`
-          insert into agent_routing (agent_id, missed_offers) values (${params.agentId}, 0)
-          on conflict (agent_id) do update set missed_offers = 0`);
-      }
-      const events: TicketEventInput[] = [
-        { ticketId: row.id, integrationId: row.integrationId, type, state: row.state, version: row.version, agentId: params.agentId, reason: params.reason },
-      ];
-      // Accepting keeps the load (an offer already counts); the others free capacity.
-      if (params.action === 'accept') await appendTicketEvents(tx, events);
-      else await changeLockedAgent(tx, agent, { agentId: params.agentId, loadChanged: true, ticketEvents: events });
-      return { state: row.state, queueId: row.queueId };
-    }),
-  );
+        .returning({ id: tickets.id }),
+    );
+    const answered = params.action === 'accept' || params.action === 'decline';
+    const routed = answered
+      ? [
+          trip.send(sql`
+            insert into agent_routing (agent_id, missed_offers) values (${params.agentId}, 0)
+            on conflict (agent_id) do update set missed_offers = 0`),
+        ]
+      : [];
+    const type = ({ accept: 'accepted', decline: 'declined', complete: 'completed', release: 'released' } as const)[params.action];
+    const events: TicketEventInput[] = [
+      { ticketId: ticket.id, integrationId: ticket.integrationId, type, state: next, version, agentId: params.agentId, reason: params.reason },
+    ];
+    // Accepting keeps the load (an offer already counts); the others free capacity.
+    const record = trip.send(recordStatement(params.action === 'accept' ? { tickets: events } : loadChange(agent, events))!);
+    const [updated] = await trip.commitAfter([update, record, ...routed] as const);
+    if (!updated[0]) throw new Error('ticket vanished under its lock');
+    return { state: next, queueId: ticket.queueId };
+  });
+}
+
+/**
+ * Sends the locks of a ticket's agent (if any) and then the ticket, and
+ * checks the agent did not change in between: the agent row is found through
+ * the ticket as the first statement began, the ticket read once that lock is
+ * held.
+ */
+async function sendLockTicket(trip: Pipelined, ticketId: string): Promise<{ agent: PresenceRow | undefined; ticket: TicketRow | undefined }> {
+  const agentLock = trip.send<PresenceRow>(sql`
+    select agent_id as "agentId", manual_status as "manualStatus", manual_reason as "manualReason",
+           manual_actor_id as "manualActorId", manual_note as "manualNote", status, reason, since, devices, version,
+           last_seen_at as "lastSeenAt", load
+      from agent_presence where agent_id = (select agent_id from tickets where id = ${ticketId}::uuid) for update`);
+  const ticketLock = trip.send(sql`select * from tickets where id = ${ticketId}::uuid for update`);
+  const [agent] = await agentLock;
+  const [row] = await ticketLock;
+  const ticket = row ? ticketFromRow(row) : undefined;
+  // Re-offered between the two: waiting for the new agent while holding the ticket could deadlock
+  // with that agent's status change (which holds the agent and wants the ticket). Start over.
+  if (ticket && ticket.agentId !== (agent?.agentId ?? null)) throw new StartOver('the ticket changed hands while being locked');
+  return { agent, ticket };
 }
 
 /**

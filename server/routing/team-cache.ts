@@ -33,7 +33,7 @@ export type Team = {
   /** Available agents with no spare capacity on any channel (at capacity for every ticket). */
   full: number;
   /** What a claim found under an agent's lock, to correct the source it ranked from. */
-  correct?: (row: { agentId: string; status: string; load: Partial<Record<Channel, number>>; version: number }) => void;
+  correct?: (row: { agentId: string; status: string; load: Partial<Record<Channel, number>>; version: number; lastOfferedAt?: Date }) => void;
 };
 
 type Member = AgentFacts & { available: boolean; version: number };
@@ -82,7 +82,9 @@ export class TeamCache {
       ...teamOf(members.values(), queue.capacity),
       correct: (row) => {
         const member = members.get(row.agentId);
-        if (member && row.version > member.version) Object.assign(member, { available: row.status === 'available', load: row.load, version: row.version });
+        if (!member || row.version <= member.version) return;
+        Object.assign(member, { available: row.status === 'available', load: row.load, version: row.version });
+        if (row.lastOfferedAt) member.lastOfferedAt = row.lastOfferedAt;
       },
     };
   }
