@@ -71,6 +71,21 @@ export const SIZES: Record<Size['name'], Size> = {
   },
 };
 
+/**
+ * For finding where time goes, not for reports that count: BENCH_ROUTING_RATE
+ * (tickets/s) and BENCH_ROUTING_SECONDS replace the size's arrival rate and
+ * sending time. The report says when they were used.
+ */
+function withOverrides(size: Size): Size {
+  const rate = Number(process.env.BENCH_ROUTING_RATE ?? Number.NaN);
+  const seconds = Number(process.env.BENCH_ROUTING_SECONDS ?? Number.NaN);
+  return {
+    ...size,
+    ...(rate > 0 ? { ticketsPerSecond: rate } : {}),
+    ...(seconds > 0 ? { durationMs: seconds * 1000 } : {}),
+  };
+}
+
 const DATABASE_NAME = 'bench_routing';
 const NODE_NAMES = ['bench-routing-a', 'bench-routing-b'] as const;
 /** Agents connecting at once, over both nodes. */
@@ -84,7 +99,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 /** Runs the benchmark and writes the report; resolves with whether the run counts as passed. */
 export async function runRouting(options: { smoke: boolean; command: string }): Promise<boolean> {
   const started = performance.now();
-  const size = options.smoke ? SIZES.smoke : SIZES.full;
+  const size = withOverrides(options.smoke ? SIZES.smoke : SIZES.full);
   const cleanups = new Cleanups(say);
   const releaseSignals = cleanups.onSignals();
 
