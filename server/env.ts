@@ -41,6 +41,11 @@ const schema = z.object({
   MISSED_OFFERS_LIMIT: z.coerce.number().int().min(1).max(100).default(2),
   /** An accepted ticket goes back to its queue once its agent has been away or offline this long; 0 never. */
   ASSIGNED_REQUEUE_AFTER_MS: z.coerce.number().int().min(0).default(0),
+  /**
+   * Tickets one node creates at once; a create beyond this is refused with TOO_MANY_REQUESTS
+   * (HTTP 429, Retry-After: 1) instead of queueing behind the others.
+   */
+  CREATES_IN_FLIGHT: z.coerce.number().int().min(1).max(10_000).default(16),
   /** How often each node's routing safety net runs (overdue offers, abandoned tickets, waiting queues). */
   ROUTING_SWEEP_MS: ms(5_000),
   /** A failed webhook delivery is retried after about this long, doubling (with jitter) each time; whole seconds. */

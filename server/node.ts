@@ -165,6 +165,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         missedOffersLimit: env.MISSED_OFFERS_LIMIT,
         assignedRequeueAfterMs: env.ASSIGNED_REQUEUE_AFTER_MS,
         sweepMs: env.ROUTING_SWEEP_MS,
+        createsInFlight: env.CREATES_IN_FLIGHT,
       },
       hosts: (agentId) => engine.hosts(agentId),
     });
@@ -209,6 +210,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       basePath: `${TRPC_PATH}/`,
       createContext: httpContextFactory(services),
       onError,
+      // A node too busy to create another ticket says when to try again.
+      responseMeta: ({ errors }) => (errors.some((e) => e.code === 'TOO_MANY_REQUESTS') ? { headers: { 'retry-after': '1' } } : {}),
     });
     const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
     connections = () => wss.clients.size;

@@ -30,6 +30,7 @@ import {
   type TeamSource,
   readTeamNow,
 } from './store';
+import { BusyError } from './errors';
 import { TeamCache } from './team-cache';
 
 export const OFFER_EXPIRY_QUEUE = 'offer-expiry';
@@ -50,10 +51,10 @@ const DEFERRED_KICK_MS = 250;
 /** Offers whose expiry jobs go to pg-boss together: those made within this long. */
 const EXPIRY_BATCH_MS = 10;
 
-export type RouterStats = { claims: number; offers: number; expired: number; kicks: number };
+export type RouterStats = { claims: number; offers: number; expired: number; kicks: number; refusedCreates: number };
 
 export class Router {
-  readonly stats: RouterStats = { claims: 0, offers: 0, expired: 0, kicks: 0 };
+  readonly stats: RouterStats = { claims: 0, offers: 0, expired: 0, kicks: 0, refusedCreates: 0 };
   private queueCache: { at: number; byId: Map<string, Queue> } | undefined;
   /** Queues to route, the claimers at work, and per queue: kicks so far and claims in flight. */
   private readonly dirty = new Set<string>();
@@ -70,6 +71,8 @@ export class Router {
   private teamCache: TeamCache | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly deferred = new Set<NodeJS.Timeout>();
+  /** Creates in progress on this node. */
+  private creating = 0;
   private pendingExpiries: Array<JobInsert<{ ticketId: string; offerId: string }>> = [];
   private expiryFlush: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -82,7 +85,8 @@ export class Router {
       hub: Hub;
       boss: PgBoss;
       log: Logger;
-      settings: RoutingSettings & { assignedRequeueAfterMs: number; sweepMs: number };
+      /** `createsInFlight`: tickets this node creates at once (more are refused: BusyError). */
+      settings: RoutingSettings & { assignedRequeueAfterMs: number; sweepMs: number; createsInFlight?: number };
       /**
        * Whether an agent has a device session on this node. Room an agent
        * made is routed first by the node their devices are on (it usually
@@ -111,13 +115,29 @@ export class Router {
     void this.sweep();
   }
 
-  /** Creates a ticket (offering it at once if someone can take it). */
+  /**
+   * Creates a ticket (offering it at once if someone can take it). Beyond
+   * `createsInFlight` creates at once, refuses (BusyError): a node that queued
+   * every create under a flood would make agents' accepts and completes wait
+   * behind them for its connections, free capacity ever later, and sink
+   * (decision 016).
+   */
   async create(integrationId: string, ticket: NewTicket) {
-    const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
-    const queue = byRef(await this.queues());
-    const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams });
-    if (result.offer) this.offered(result.offer);
-    return result.ticket;
+    const limit = this.deps.settings.createsInFlight ?? Infinity;
+    if (this.creating >= limit) {
+      this.stats.refusedCreates += 1;
+      throw new BusyError(`tickets.create: this node is creating ${limit} tickets already; send the same call again in a second`);
+    }
+    this.creating += 1;
+    try {
+      const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
+      const queue = byRef(await this.queues());
+      const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams });
+      if (result.offer) this.offered(result.offer);
+      return result.ticket;
+    } finally {
+      this.creating -= 1;
+    }
   }
 
   act(params: { agentId: string; ticketId: string; action: AgentAction; reason?: string }) {

@@ -127,6 +127,42 @@ describe('offers', () => {
   });
 });
 
+describe('a node flooded with creates', () => {
+  it('refuses creates beyond its limit with 429 and Retry-After, and a retry of the same call creates each ticket once', async () => {
+    const { agents, queue } = await team(1);
+    await online(agents[0]!.id);
+    const busy = await startTestNode(t.url, { CREATES_IN_FLIGHT: '2', ROUTING_SWEEP_MS: '60000' });
+    try {
+      const { key } = await createApiKey(t.db, { integration: `Flood ${randomUUID().slice(0, 8)}`, name: 'flood', scopes: ['tickets:write'] });
+      const send = (externalId: string) =>
+        fetch(`${busy.url}/api/trpc/tickets.create`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${key}` },
+          body: JSON.stringify({ externalId, queue, channel: 'chat', subject: 'Flood' }),
+        });
+      const ids = Array.from({ length: 30 }, (_, i) => `flood-${i}`);
+      const first = await Promise.all(ids.map(async (id) => ({ id, res: await send(id) })));
+      const refused = first.filter((f) => f.res.status === 429);
+      expect(refused.length).toBeGreaterThan(0);
+      expect(refused[0]!.res.headers.get('retry-after')).toBe('1');
+      expect(JSON.stringify(await refused[0]!.res.json())).toMatch(/tickets\.create: this node is creating 2 tickets already/);
+      expect(first.every((f) => f.res.status === 200 || f.res.status === 429)).toBe(true);
+      // Everyone sends again until answered: one ticket per external id, none lost, none doubled.
+      for (let pending = refused.map((r) => r.id); pending.length; ) {
+        const again = await Promise.all(pending.map(async (id) => ({ id, res: await send(id) })));
+        pending = again.filter((a) => a.res.status === 429).map((a) => a.id);
+      }
+      const rows = await t.sql`select external_id from tickets where external_id like 'flood-%' and queue_id = (select id from queues where name = ${queue})`;
+      expect(rows.map((r) => r.external_id).sort()).toEqual([...ids].sort());
+      expect(busy.services.router.stats.refusedCreates).toBeGreaterThanOrEqual(refused.length);
+      const health = await fetch(`${busy.url}/api/trpc/tickets.create`, { method: 'POST' });
+      expect(health.status).toBeLessThan(500); // still up, answering
+    } finally {
+      await busy.stop();
+    }
+  });
+});
+
 describe('timeouts and re-routing', () => {
   it('ends an unanswered offer exactly once, and sets the agent away after two missed in a row', async () => {
     const { agents, queue } = await team(1);

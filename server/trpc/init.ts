@@ -9,7 +9,7 @@ import { InvalidCredentialsError } from '../auth/service';
 import { NotAllowedError } from '../presence/actions';
 import { SessionNotLiveError } from '../presence/engine';
 import { NotAnAgentError } from '../presence/store';
-import { RoutingNotFoundError, TicketStateError } from '../routing/errors';
+import { BusyError, RoutingNotFoundError, TicketStateError } from '../routing/errors';
 import type { Context } from './context';
 
 type Issue = { path?: ReadonlyArray<PropertyKey | { key: PropertyKey }>; message: string };
@@ -60,6 +60,9 @@ const mapErrors = t.middleware(async ({ next }) => {
     }
     if (cause instanceof RoutingNotFoundError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+    if (cause instanceof BusyError) {
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: cause.message, cause });
     }
     if (cause instanceof TicketStateError) {
       throw new TRPCError({ code: 'CONFLICT', message: cause.message, cause });
