@@ -23,6 +23,7 @@ import {
   overdueOffers,
   requeueAbandoned,
   type AgentAction,
+  type CreatedTicket,
   type NewTicket,
   type Offer,
   type Queue,
@@ -71,8 +72,8 @@ export class Router {
   private teamCache: TeamCache | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private readonly deferred = new Set<NodeJS.Timeout>();
-  /** Creates in progress on this node. */
-  private creating = 0;
+  /** Creates in progress on this node, by integration and external id. */
+  private readonly creating = new Map<string, Promise<CreatedTicket>>();
   private pendingExpiries: Array<JobInsert<{ ticketId: string; offerId: string }>> = [];
   private expiryFlush: NodeJS.Timeout | undefined;
   private stopped = false;
@@ -120,24 +121,28 @@ export class Router {
    * `createsInFlight` creates at once, refuses (BusyError): a node that queued
    * every create under a flood would make agents' accepts and completes wait
    * behind them for its connections, free capacity ever later, and sink
-   * (decision 016).
+   * (decision 016). Identical creates in flight (same integration and
+   * external id) share one answer and count once.
    */
-  async create(integrationId: string, ticket: NewTicket) {
+  create(integrationId: string, ticket: NewTicket): Promise<CreatedTicket> {
+    // The same ticket already being created here (a client retrying before its first answer): share that answer.
+    const key = `${integrationId}\u0000${ticket.externalId}`;
+    const same = this.creating.get(key);
+    if (same) return same;
     const limit = this.deps.settings.createsInFlight ?? Infinity;
-    if (this.creating >= limit) {
+    if (this.creating.size >= limit) {
       this.stats.refusedCreates += 1;
-      throw new BusyError(`tickets.create: this node is creating ${limit} tickets already; send the same call again in a second`);
+      return Promise.reject(new BusyError(`tickets.create: this node is creating ${limit} tickets already; send the same call again in a second`));
     }
-    this.creating += 1;
-    try {
+    const creating = (async () => {
       const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
       const queue = byRef(await this.queues());
       const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams });
       if (result.offer) this.offered(result.offer);
       return result.ticket;
-    } finally {
-      this.creating -= 1;
-    }
+    })().finally(() => this.creating.delete(key));
+    this.creating.set(key, creating);
+    return creating;
   }
 
   act(params: { agentId: string; ticketId: string; action: AgentAction; reason?: string }) {

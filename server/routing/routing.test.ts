@@ -131,7 +131,7 @@ describe('a node flooded with creates', () => {
   it('refuses creates beyond its limit with 429 and Retry-After, and a retry of the same call creates each ticket once', async () => {
     const { agents, queue } = await team(1);
     await online(agents[0]!.id);
-    const busy = await startTestNode(t.url, { CREATES_IN_FLIGHT: '2', ROUTING_SWEEP_MS: '60000' });
+    const busy = await startTestNode(t.url, { NODE_NAME: 'routing-test-busy', CREATES_IN_FLIGHT: '2', ROUTING_SWEEP_MS: '60000' });
     try {
       const { key } = await createApiKey(t.db, { integration: `Flood ${randomUUID().slice(0, 8)}`, name: 'flood', scopes: ['tickets:write'] });
       const send = (externalId: string) =>
@@ -186,7 +186,8 @@ describe('timeouts and re-routing', () => {
     const agent = agents[0]!;
     // The agent's device is on this node; the ticket is created (and offered) through another, which then stops.
     await online(agent.id);
-    const other = await startTestNode(t.url, { OFFER_TIMEOUT_MS: String(OFFER_TIMEOUT_MS), ROUTING_SWEEP_MS: '60000' });
+    // A name of its own: nodes are known by name, and a node stopping ends the sessions of its name.
+    const other = await startTestNode(t.url, { NODE_NAME: 'routing-test-other', OFFER_TIMEOUT_MS: String(OFFER_TIMEOUT_MS), ROUTING_SWEEP_MS: '60000' });
     const { key } = await createApiKey(t.db, { integration: `Desk ${randomUUID().slice(0, 8)}`, name: 'other', scopes: ['tickets:write'] });
     const ticket = await keyClient(other.url, key).tickets.create.mutate({ externalId: randomUUID(), queue, channel: 'chat', subject: 'Help' });
     expect((await t.sql`select agent_id from tickets where id = ${ticket.id}`)[0]?.agent_id).toBe(agent.id);
