@@ -9,6 +9,7 @@
 import { createInterface } from 'node:readline';
 import { createClient } from 'redis';
 import { loadEnv } from '../server/env';
+import { startAllocationProfile } from './lib/allocation-profile';
 import { createLogger } from '../server/log';
 import { startNode, type RunningNode } from '../server/node';
 import {
@@ -70,6 +71,7 @@ async function main(): Promise<void> {
     };
   }
 
+  const writeAllocationProfile = await startAllocationProfile();
   const node = await startNode({ env, log, pages: false, heartbeatSink });
   started.node = node;
   const { engine } = node.services;
@@ -93,6 +95,7 @@ async function main(): Promise<void> {
       let code = 0;
       try {
         await node.stop();
+        await writeAllocationProfile?.();
       } catch (error) {
         log.error('stopping the node failed', { error });
         code = 1;

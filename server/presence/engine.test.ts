@@ -136,6 +136,7 @@ describe('every way a device goes', () => {
     expect(rows.map((r) => r.end_reason)).toEqual(['signed_out', null]);
     await expect.poll(() => here.events.at(-1)).toEqual({ type: 'ended', reason: 'signed_out' });
     expect(there.events.at(-1)?.type).toBe('attached');
+    expect(node.services.engine.hosts(agent.id)).toBe(true); // the other browser's device is still here
     await Promise.all([here.close(), there.close()]);
   });
 
@@ -143,9 +144,11 @@ describe('every way a device goes', () => {
     const agent = await freshAgent();
     const otherBrowser = await signIn(node.url, agent.email, TEST_PASSWORD);
     const devices = [await openDevice(node.url, agent.cookie), await openDevice(node.url, otherBrowser)];
+    expect(node.services.engine.hosts(agent.id)).toBe(true);
     await httpClient(node.url, agent.cookie).auth.logoutEverywhere.mutate();
     expect(await presence(agent.id)).toMatchObject({ status: 'offline', devices: 0 });
     for (const d of devices) await expect.poll(() => d.events.at(-1)).toEqual({ type: 'ended', reason: 'signed_out' });
+    expect(node.services.engine.hosts(agent.id)).toBe(false); // routing no longer counts this node as the agent's
     const me = await httpClient(node.url, otherBrowser).auth.me.query();
     expect(me.user).toBeNull();
     await Promise.all(devices.map((d) => d.close()));

@@ -47,6 +47,8 @@ const FLUSH_EVERY_MS = 1_000;
 export class PresenceEngine {
   /** Sessions whose connection is open on this node, by session id. */
   private readonly live = new Map<string, LiveSession>();
+  /** How many of those each agent has, so `hosts` is a lookup (the router asks on every roster change). */
+  private readonly liveOfAgent = new Map<string, number>();
   /** Heartbeat times not yet written, by session id. */
   private pendingSeen = new Map<string, Date>();
   private readonly graceTimers = new Map<string, NodeJS.Timeout>();
@@ -122,7 +124,7 @@ export class PresenceEngine {
     this.cancelGrace(attached.sessionId);
     const handle = { agentId: params.agentId, sessionId: attached.sessionId, generation: attached.generation };
     // A reattach resets activity to what the device reports next; it starts active.
-    this.live.set(attached.sessionId, { ...handle, activity: 'active', onEnded: params.onEnded });
+    this.addLive({ ...handle, activity: 'active', onEnded: params.onEnded });
     return { ...handle, change: attached.change };
   }
 
@@ -144,8 +146,21 @@ export class PresenceEngine {
 
   /** Whether the agent has a live device session on this node. */
   hosts(agentId: string): boolean {
-    for (const session of this.live.values()) if (session.agentId === agentId) return true;
-    return false;
+    return this.liveOfAgent.has(agentId);
+  }
+
+  private addLive(session: LiveSession): void {
+    if (!this.live.has(session.sessionId)) this.liveOfAgent.set(session.agentId, (this.liveOfAgent.get(session.agentId) ?? 0) + 1);
+    this.live.set(session.sessionId, session);
+  }
+
+  private removeLive(sessionId: string): void {
+    const session = this.live.get(sessionId);
+    if (!session) return;
+    this.live.delete(sessionId);
+    const left = (this.liveOfAgent.get(session.agentId) ?? 1) - 1;
+    if (left > 0) this.liveOfAgent.set(session.agentId, left);
+    else this.liveOfAgent.delete(session.agentId);
   }
 
   /** Any sign of life from a session's socket (e.g. a keep-alive answer) counts as seen. */
@@ -184,7 +199,7 @@ export class PresenceEngine {
   /** A device connection closed: end its session once the grace has passed, unless it reattaches. */
   disconnect(handle: SessionHandle): void {
     const session = this.live.get(handle.sessionId);
-    if (session?.generation === handle.generation) this.live.delete(handle.sessionId);
+    if (session?.generation === handle.generation) this.removeLive(handle.sessionId);
     if (!this.started) return;
     this.cancelGrace(handle.sessionId);
     const timer = setTimeout(() => {
@@ -202,7 +217,7 @@ export class PresenceEngine {
     for (const id of sessionIds) {
       const session = this.live.get(id);
       if (!session) continue;
-      this.live.delete(id);
+      this.removeLive(id);
       this.pendingSeen.delete(id);
       session.onEnded(notice);
     }

@@ -66,17 +66,34 @@ export class Mailbox<T> implements AsyncIterable<T> {
     this.wake?.();
   }
 
-  async *[Symbol.asyncIterator](): AsyncIterator<T> {
-    for (;;) {
-      const item = this.take();
-      if (item !== undefined) {
-        yield item;
-        continue;
-      }
-      if (this.failure) throw this.failure;
-      if (this.closed || this.signal.aborted) return;
+  /**
+   * The next pending item, taken without waiting; undefined when none is
+   * pending. Once the mailbox overflowed and its items are taken, throws.
+   */
+  poll(): T | undefined {
+    const item = this.take();
+    if (item === undefined && this.failure) throw this.failure;
+    return item;
+  }
+
+  /**
+   * Resolves once an item is pending (true) or the mailbox is closed (false).
+   * With `poll`, a reader takes items without an await each, which matters
+   * to a subscriber handed thousands of changes a second.
+   */
+  async arrival(): Promise<boolean> {
+    while (this.size === 0 && !this.failure) {
+      if (this.closed || this.signal.aborted) return false;
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
+    }
+    return true;
+  }
+
+  async *[Symbol.asyncIterator](): AsyncIterator<T> {
+    while (await this.arrival()) {
+      const item = this.poll();
+      if (item !== undefined) yield item;
     }
   }
 

@@ -40,8 +40,8 @@ export const SOCKET_HIGH_WATER_BYTES = 256 * 1024;
  * Waits while the subscriber's socket is backed up, so a slow reader's changes
  * wait (and coalesce) in its mailbox instead of piling up in the socket buffer.
  */
-async function drained(socket: { bufferedAmount: number } | undefined, signal: AbortSignal): Promise<void> {
-  while (socket && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES && !signal.aborted) {
+async function drained(socket: { bufferedAmount: number }, signal: AbortSignal): Promise<void> {
+  while (socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES && !signal.aborted) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
@@ -63,27 +63,47 @@ export type WatchParams = {
   signal: AbortSignal;
 };
 
+/**
+ * What a live view hands its transport for each event (tRPC's `tracked`, say).
+ * Applied inside the one generator that does the work, because each level of
+ * generator wrapped around it costs every delivery several promises: at 200
+ * changes a second and dozens of subscribers a node, that is its garbage.
+ */
+type Wrap<Event, Out> = (event: Event) => Out;
+const asIs = <Event, Out>(event: Event) => event as unknown as Out;
+
 /** A supervisor's (or admin's) roster: full rows of the agents they supervise. */
-export async function* watchRoster(deps: { db: Db; hub: Hub }, params: WatchParams): AsyncGenerator<RosterEvent> {
-  const teams = await supervisedScope(deps.db, params);
-  yield* watchRows(deps, { ...params, teams, view: (row) => row });
+export function watchRoster<Out = RosterEvent>(
+  deps: { db: Db; hub: Hub },
+  params: WatchParams,
+  wrap: Wrap<RosterEvent, Out> = asIs,
+): AsyncGenerator<Out> {
+  return watchRows(deps, { ...params, scope: () => supervisedScope(deps.db, params), view: (row) => row, wrap });
 }
 
 /** An agent's view of their teams: each teammate's status, nothing more. */
-export async function* watchTeam(deps: { db: Db; hub: Hub }, params: WatchParams): AsyncGenerator<TeamEvent> {
-  const teams = await teammateScope(deps.db, params);
-  yield* watchRows(deps, { ...params, teams, view: teammateView });
+export function watchTeam<Out = TeamEvent>(
+  deps: { db: Db; hub: Hub },
+  params: WatchParams,
+  wrap: Wrap<TeamEvent, Out> = asIs,
+): AsyncGenerator<Out> {
+  return watchRows(deps, { ...params, scope: () => teammateScope(deps.db, params), view: teammateView, wrap });
 }
 
-async function* watchRows<Row>(
+async function* watchRows<Row, Out>(
   deps: { db: Db; hub: Hub },
-  params: WatchParams & { teams: TeamScope; view: (row: RosterRow) => Row },
-): AsyncGenerator<WatchEvent<Row>> {
-  const { teams, view } = params;
+  params: WatchParams & {
+    scope: () => Promise<TeamScope>;
+    view: (row: RosterRow) => Row;
+    wrap: Wrap<WatchEvent<Row>, Out>;
+  },
+): AsyncGenerator<Out> {
+  const { view, wrap, socket, signal } = params;
+  const teams = await params.scope();
   const visible = (row: RosterRow) => inScope(teams, row);
 
   // A slow reader's pending changes coalesce to the latest row per agent.
-  const mailbox = new Mailbox<RosterDelta>(params.signal, { coalesceBy: (delta) => delta.row.agentId });
+  const mailbox = new Mailbox<RosterDelta>(signal, { coalesceBy: (delta) => delta.row.agentId });
   const unsubscribe = deps.hub.subscribe((delta) => {
     if (visible(delta.row)) mailbox.push(delta);
   });
@@ -97,20 +117,23 @@ async function* watchRows<Row>(
         const page = await rosterDeltasAfter(deps.db, { afterId: cursor, limit: REPLAY_PAGE });
         for (const delta of page) {
           cursor = delta.eventId;
-          if (visible(delta.row)) yield { type: 'agent', eventId: delta.eventId, row: view(delta.row) };
+          if (visible(delta.row)) yield wrap({ type: 'agent', eventId: delta.eventId, row: view(delta.row) });
         }
         if (page.length < REPLAY_PAGE) break;
       }
     } else {
       // Yielded from a generator of its own, so no local of this long-lived one keeps the rows once sent
       // (a suspended generator keeps all its locals alive, and 5,000 rows per subscriber add up).
-      cursor = yield* snapshotEvent(deps.db, teams, view);
+      cursor = yield* snapshotEvent(deps.db, teams, view, wrap);
     }
-    for await (const delta of mailbox) {
-      if (delta.eventId <= cursor) continue;
-      cursor = delta.eventId;
-      yield { type: 'agent', eventId: delta.eventId, row: view(delta.row) };
-      await drained(params.socket, params.signal);
+    while (await mailbox.arrival()) {
+      let delta: RosterDelta | undefined;
+      while ((delta = mailbox.poll()) !== undefined) {
+        if (delta.eventId <= cursor) continue;
+        cursor = delta.eventId;
+        yield wrap({ type: 'agent', eventId: delta.eventId, row: view(delta.row) });
+        if (socket && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES) await drained(socket, signal);
+      }
     }
   } finally {
     unsubscribe();
@@ -118,9 +141,14 @@ async function* watchRows<Row>(
 }
 
 /** Yields the snapshot; returns the id of the last event it includes. */
-async function* snapshotEvent<Row>(db: Db, teams: TeamScope, view: (row: RosterRow) => Row): AsyncGenerator<WatchEvent<Row>, number> {
+async function* snapshotEvent<Row, Out>(
+  db: Db,
+  teams: TeamScope,
+  view: (row: RosterRow) => Row,
+  wrap: Wrap<WatchEvent<Row>, Out>,
+): AsyncGenerator<Out, number> {
   const snapshot = await rosterSnapshot(db, { teamIds: teams });
-  yield { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) };
+  yield wrap({ type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) });
   return snapshot.lastEventId;
 }
 

@@ -33,6 +33,9 @@ export function watchParams(
   };
 }
 
+/** A live view's event, tracked by its event id (what a reconnecting client resumes from). */
+export const trackedEvent = <Event extends { eventId: number }>(event: Event) => tracked(String(event.eventId), event);
+
 export const rosterRouter = router({
   list: supervisorProcedure
     .input(rosterInput)
@@ -45,9 +48,5 @@ export const rosterRouter = router({
 
   watch: supervisorProcedure
     .input(watchInput)
-    .subscription(async function* ({ ctx, input, signal }) {
-      for await (const event of watchRoster(ctx.services, watchParams(ctx, input, signal))) {
-        yield tracked(String(event.eventId), event);
-      }
-    }),
+    .subscription(({ ctx, input, signal }) => watchRoster(ctx.services, watchParams(ctx, input, signal), trackedEvent)),
 });
