@@ -288,21 +288,27 @@ export class Router {
     // A later event of a ticket this node offered (accepted, declined, returned, cancelled) ends the offer.
     const held = this.timers.get(delta.ticketId);
     if (held && delta.version > held.version) this.forgetOffer(delta.ticketId);
-    // A ticket back in its queue, and room its agent (if any) made: routed first where that agent is.
-    if (BACK_IN_QUEUE.has(delta.type)) this.routeRoomOf(delta.agentId, () => this.kick([delta.queueId]));
-    const agentId = delta.agentId;
-    if (agentId && FREES_AGENT.has(delta.type)) {
-      const teams = this.teamsOf.get(agentId);
-      this.routeRoomOf(agentId, () => (teams ? this.kickTeams(teams) : this.kick([delta.queueId]).then(() => this.kickAgentTeams(agentId))));
-    }
+    // A ticket back in its queue, and room its agent (if any) made: one kick for both (most such events
+    // are both), routed first where that agent is.
+    const backInQueue = BACK_IN_QUEUE.has(delta.type);
+    const freed = FREES_AGENT.has(delta.type) ? delta.agentId : null;
+    if (!backInQueue && !freed) return;
+    const queueIds = backInQueue ? [delta.queueId] : [];
+    this.routeRoomOf(delta.agentId, () => {
+      if (!freed) return this.kick(queueIds);
+      const teams = this.teamsOf.get(freed);
+      return teams ? this.kickTeams(teams, queueIds) : this.kick([delta.queueId]).then(() => this.kickAgentTeams(freed));
+    });
   }
 
-  private async kickTeams(teamIds: readonly string[]): Promise<void> {
+  /** Kicks the queues of these teams, and `also` these queues, at once. */
+  private async kickTeams(teamIds: readonly string[], also: readonly string[] = []): Promise<void> {
     const ofTeams = (byId: Map<string, Queue>) => [...byId.values()].filter((q) => teamIds.includes(q.teamId));
     let mine = ofTeams(await this.queues());
     // A team without a queue in the cache may have gained one since it was read.
     if (new Set(mine.map((q) => q.teamId)).size < teamIds.length) mine = ofTeams(await this.queues({ fresh: true }));
-    if (mine.length) await this.kick(mine.map((q) => q.id));
+    const queueIds = new Set([...also, ...mine.map((q) => q.id)]);
+    if (queueIds.size) await this.kick(queueIds);
   }
 
   private async kickAgentTeams(agentId: string): Promise<void> {

@@ -19,7 +19,12 @@ const OFFER_TIMEOUT_MS = 700;
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  node = await startTestNode(t.url, { OFFER_TIMEOUT_MS: String(OFFER_TIMEOUT_MS), MISSED_OFFERS_LIMIT: '2', ROUTING_SWEEP_MS: '60000' });
+  node = await startTestNode(t.url, {
+    OFFER_TIMEOUT_MS: String(OFFER_TIMEOUT_MS),
+    MISSED_OFFERS_LIMIT: '2',
+    ROUTING_SWEEP_MS: '60000',
+    ASSIGNED_REQUEUE_AFTER_MS: '60000',
+  });
   const { key } = await createApiKey(t.db, { integration: 'Test desk', name: 'tests', scopes: ['tickets:write', 'tickets:read'] });
   api = keyClient(node.url, key);
 });
@@ -218,6 +223,34 @@ describe('timeouts and re-routing', () => {
       ['requeued', 'agent_offline'],
       ['offered', null],
     ]);
+  });
+
+  it('sends an accepted ticket back once its agent has been away longer than ASSIGNED_REQUEUE_AFTER_MS, and on to the next agent', async () => {
+    const { agents, queue } = await team(2);
+    const [a, b] = [agents[0]!, agents[1]!];
+    await online(a.id);
+    const ticket = await create(queue);
+    await agentAct(a.id, ticket.id, 'accept');
+    await node.services.engine.setStatus({ agentId: a.id, status: 'away' });
+    await online(b.id);
+    // Away, but for less than the setting (a minute): the sweep leaves the ticket with its agent.
+    await node.services.router.sweep();
+    expect(await stateOf(ticket.id)).toEqual({ state: 'assigned', agentId: a.id });
+    // Away for two minutes (backdated, not slept through): the sweep sends it back, and it goes to b.
+    await t.sql`update agent_presence set since = now() - interval '2 minutes' where agent_id = ${a.id}`;
+    await node.services.router.sweep();
+    await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: b.id });
+    const events = await t.sql`select type, reason, agent_id from ticket_events where ticket_id = ${ticket.id} order by id`;
+    expect(events.map((e) => [e.type, e.reason, e.agent_id])).toEqual([
+      ['created', null, null],
+      ['offered', null, a.id],
+      ['accepted', null, a.id],
+      ['requeued', 'agent_away', a.id],
+      ['offered', null, b.id],
+    ]);
+    // a's load is given back with the ticket.
+    const [load] = await t.sql`select load from agent_presence where agent_id = ${a.id}`;
+    expect(load?.load).toEqual({});
   });
 
   it('assigns at once in an auto-accept queue', async () => {
