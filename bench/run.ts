@@ -9,6 +9,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   fanout: async () => (await import('./fanout')).runFanout,
   'roster-ui': async () => (await import('./roster-ui')).runRosterUi,
   routing: async () => (await import('./routing')).runRouting,
+  'round-trips': async () => (await import('./round-trips')).runRoundTrips,
 };
 
 function usage(): string {
