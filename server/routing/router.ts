@@ -33,6 +33,7 @@ import {
 } from './store';
 import { BusyError } from './errors';
 import { TeamCache } from './team-cache';
+import { WaitingTickets } from './waiting';
 
 export const OFFER_EXPIRY_QUEUE = 'offer-expiry';
 const QUEUE_CACHE_MS = 2_000;
@@ -52,13 +53,27 @@ const DEFERRED_KICK_MS = 250;
 /** Offers whose expiry jobs go to pg-boss together: those made within this long. */
 const EXPIRY_BATCH_MS = 10;
 
-export type RouterStats = { claims: number; offers: number; expired: number; kicks: number; refusedCreates: number };
+export type RouterStats = {
+  claims: number;
+  /** Claims not made because the ticket feed showed nothing waiting in the queue. */
+  skippedClaims: number;
+  offers: number;
+  expired: number;
+  kicks: number;
+  refusedCreates: number;
+};
 
 export class Router {
-  readonly stats: RouterStats = { claims: 0, offers: 0, expired: 0, kicks: 0, refusedCreates: 0 };
+  readonly stats: RouterStats = { claims: 0, skippedClaims: 0, offers: 0, expired: 0, kicks: 0, refusedCreates: 0 };
+  /** Claims made per queue (for tests and metrics). */
+  readonly claimsByQueue = new Map<string, number>();
   private queueCache: { at: number; byId: Map<string, Queue> } | undefined;
   /** Queues to route, the claimers at work, and per queue: kicks so far and claims in flight. */
   private readonly dirty = new Set<string>();
+  /** Dirty queues claimed even if the feed shows nothing waiting: the sweep found tickets queued there. */
+  private readonly forced = new Set<string>();
+  /** Which queues have tickets waiting, from the ticket feed: claims on the others are skipped. */
+  private readonly waiting = new WaitingTickets();
   private readonly claimers = new Set<Promise<void>>();
   private readonly kicked = new Map<string, number>();
   private readonly working = new Map<string, number>();
@@ -111,6 +126,7 @@ export class Router {
     });
     this.teamCache = new TeamCache(this.routingDb);
     this.unsubscribe = [hub.presence.subscribe((d) => this.onPresence(d)), hub.tickets.subscribe((d) => this.onTicket(d))];
+    await this.waiting.load(this.routingDb);
     this.sweepTimer = setInterval(() => void this.sweep(), settings.sweepMs);
     this.sweepTimer.unref();
     void this.sweep();
@@ -153,10 +169,15 @@ export class Router {
     return cancelTicket(this.deps.db, params);
   }
 
-  /** Routes the given queues now: claimers work them until no claim succeeds. */
-  kick(queueIds: Iterable<string>): Promise<void> {
+  /**
+   * Routes the given queues now: claimers work them until no claim succeeds.
+   * A queue where the ticket feed shows nothing waiting is skipped unless
+   * `force` (the sweep's kicks: the database showed tickets queued there).
+   */
+  kick(queueIds: Iterable<string>, options: { force?: boolean } = {}): Promise<void> {
     for (const id of queueIds) {
       this.dirty.add(id);
+      if (options.force) this.forced.add(id);
       this.kicked.set(id, (this.kicked.get(id) ?? 0) + 1);
     }
     this.stats.kicks += 1;
@@ -185,8 +206,16 @@ export class Router {
       this.working.set(queueId, (this.working.get(queueId) ?? 0) + 1);
       try {
         const queue = (await this.queues()).get(queueId) ?? (await this.queues({ fresh: true })).get(queueId);
+        // Checked after that await: the feed's events of one read (a ticket created, then offered) are all in by now.
+        if (!this.forced.has(queueId) && !this.waiting.mayWait(queueId)) {
+          this.stats.skippedClaims += 1;
+          if (this.kicked.get(queueId) === kickedBefore) this.dirty.delete(queueId);
+          continue;
+        }
+        this.forced.delete(queueId);
         const { offer, more } = queue ? await claimNext(this.routingDb, this.deps.settings, queue, this.teams) : { offer: undefined, more: false };
         this.stats.claims += 1;
+        this.claimsByQueue.set(queueId, (this.claimsByQueue.get(queueId) ?? 0) + 1);
         if (offer) this.offered(offer);
         if (!more && this.kicked.get(queueId) === kickedBefore) this.dirty.delete(queueId);
       } catch (error) {
@@ -285,12 +314,15 @@ export class Router {
   /** A ticket back in its queue may go to someone; an agent whose load fell may take more. */
   private onTicket(delta: TicketDelta): void {
     this.teamCache?.onTicket(delta);
+    this.waiting.apply(delta);
     // A later event of a ticket this node offered (accepted, declined, returned, cancelled) ends the offer.
     const held = this.timers.get(delta.ticketId);
     if (held && delta.version > held.version) this.forgetOffer(delta.ticketId);
     // A ticket back in its queue, and room its agent (if any) made: one kick for both (most such events
     // are both), routed first where that agent is.
-    const backInQueue = BACK_IN_QUEUE.has(delta.type);
+    // A ticket created that its own transaction could not offer counts too: room may have
+    // appeared while it was being created (the claims that room caused could not see it yet).
+    const backInQueue = BACK_IN_QUEUE.has(delta.type) || (delta.type === 'created' && delta.state === 'queued');
     const freed = FREES_AGENT.has(delta.type) ? delta.agentId : null;
     if (!backInQueue && !freed) return;
     const queueIds = backInQueue ? [delta.queueId] : [];
@@ -337,7 +369,7 @@ export class Router {
       const waiting = await this.routingDb.execute<{ queueId: string }>(
         sql`select distinct queue_id as "queueId" from tickets where state = 'queued'`,
       );
-      await this.kick([...requeued, ...waiting.map((w) => w.queueId)]);
+      await this.kick([...requeued, ...waiting.map((w) => w.queueId)], { force: true });
     } catch (error) {
       this.deps.log.error('routing sweep failed', { error });
     }

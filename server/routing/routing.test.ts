@@ -123,6 +123,31 @@ describe('offers', () => {
     expect((await stateOf(low.id)).state).toBe('queued');
   });
 
+  it('claims nothing when capacity frees and nothing waits, yet the sweep claims a ticket the feed never showed', async () => {
+    const { agents, queue, queueId } = await team(1);
+    const agent = agents[0]!;
+    await online(agent.id);
+    const claims = () => node.services.router.claimsByQueue.get(queueId) ?? 0;
+    const skipped = () => node.services.router.stats.skippedClaims;
+    const ticket = await create(queue);
+    expect(await stateOf(ticket.id)).toEqual({ state: 'offered', agentId: agent.id });
+    const [claimsBefore, skippedBefore] = [claims(), skipped()];
+    await agentAct(agent.id, ticket.id, 'accept');
+    await agentAct(agent.id, ticket.id, 'complete');
+    // The completion reaches the router through the feed and kicks the queue: the claim is skipped.
+    await expect.poll(skipped, { timeout: 3_000 }).toBeGreaterThan(skippedBefore);
+    expect(claims()).toBe(claimsBefore);
+
+    // A queued ticket no event announced (written behind the router's back): only the sweep can know of it.
+    const [integration] = await t.sql<Array<{ id: string }>>`select id from integrations where name = 'Test desk'`;
+    const [hidden] = await t.sql<Array<{ id: string }>>`
+      insert into tickets (integration_id, external_id, queue_id, channel, subject, wait_reason)
+      values (${integration!.id}, ${randomUUID()}, ${queueId}, 'chat', 'Unannounced', 'just created') returning id`;
+    await node.services.router.sweep();
+    expect(await stateOf(hidden!.id)).toEqual({ state: 'offered', agentId: agent.id });
+    expect(claims()).toBeGreaterThan(claimsBefore);
+  });
+
   it('answers an agent acting on a ticket not theirs with NOT_FOUND, and a wrong state with CONFLICT', async () => {
     const { agents, queue } = await team(2);
     await online(agents[0]!.id);

@@ -255,7 +255,7 @@ function candidatesFor(ticket: TicketRow, queue: Queue, agents: readonly AgentFa
     skills: a.skills,
     load: a.load[ticket.channel] ?? 0,
     capacity: a.capacity[ticket.channel] ?? queue.capacity[ticket.channel] ?? 0,
-    lastOfferedAt: a.lastOfferedAt === null ? null : new Date(a.lastOfferedAt).getTime(),
+    lastOfferedAt: a.lastOfferedAt,
   }));
 }
 
@@ -266,10 +266,16 @@ const EXPLAINED_AGENTS = 25;
 function explain(queue: Queue, ranking: Ranking, team: Team, winner: string | null): Explanation {
   const counts = { eligible: 0, not_available: team.notAvailable, at_capacity: team.full, missing_skill: 0 };
   for (const c of ranking.considered) counts[c.eligible ? 'eligible' : c.reason] += 1;
-  const rank = new Map(ranking.order.map((id, i) => [id, i]));
-  const listed = [...ranking.considered]
-    .sort((a, b) => (rank.get(a.agentId) ?? Infinity) - (rank.get(b.agentId) ?? Infinity))
-    .slice(0, EXPLAINED_AGENTS);
+  // The eligible in rank order, then the skipped in team order: the first EXPLAINED_AGENTS of them.
+  const first = ranking.order.slice(0, EXPLAINED_AGENTS);
+  const wanted = new Set(first);
+  const byId = new Map<string, Considered>();
+  for (const c of ranking.considered) if (c.eligible && wanted.has(c.agentId)) byId.set(c.agentId, c);
+  const listed = first.map((id) => byId.get(id)!);
+  for (const c of ranking.considered) {
+    if (listed.length >= EXPLAINED_AGENTS) break;
+    if (!c.eligible) listed.push(c);
+  }
   return {
     strategy: queue.strategy,
     considered: listed,
@@ -332,8 +338,9 @@ async function choose(trip: Pipelined, queue: Queue, waiting: readonly TicketRow
     }
     if (!agent) continue;
     team.correct?.(agent);
-    // Explained as decided: the agents passed over count as not available.
-    const decided = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
+    // Explained as decided: the agents passed over count as not available (most claims pass over nobody).
+    const decided =
+      unavailable.size === 0 ? ranking : rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
     return { decision: { ticket, agent, explanation: explain(queue, decided, team, agent.agentId) }, notes, team };
   }
   return { notes, team };
@@ -438,7 +445,7 @@ async function finishClaim(
     status: agent.status,
     load: { ...agent.load, [ticket.channel]: (agent.load[ticket.channel] ?? 0) + 1 },
     version: agentVersion,
-    lastOfferedAt: new Date(),
+    lastOfferedAt: Date.now(),
   });
   return {
     ticketId: ticket.id,

@@ -22,7 +22,8 @@ export type AgentFacts = {
   /** Open tickets per channel (absent: none). */
   load: Partial<Record<Channel, number>>;
   capacity: Partial<Capacity>;
-  lastOfferedAt: Date | string | null;
+  /** When the agent was last offered a ticket, ms since the epoch (ranked on every claim: parsed once). */
+  lastOfferedAt: number | null;
 };
 
 /** The queue's team as a claim sees it: agents with room in full, the others counted. */
@@ -33,7 +34,7 @@ export type Team = {
   /** Available agents with no spare capacity on any channel (at capacity for every ticket). */
   full: number;
   /** What a claim found under an agent's lock, to correct the source it ranked from. */
-  correct?: (row: { agentId: string; status: string; load: Partial<Record<Channel, number>>; version: number; lastOfferedAt?: Date }) => void;
+  correct?: (row: { agentId: string; status: string; load: Partial<Record<Channel, number>>; version: number; lastOfferedAt?: number }) => void;
 };
 
 type Member = AgentFacts & { available: boolean; version: number };
@@ -58,7 +59,7 @@ export function teamOf(members: Iterable<Member>, defaults: Partial<Capacity>): 
 
 /** Every agent of a team with what ranking needs, read now. */
 export async function readTeam(db: DbOrTx, teamId: string): Promise<Member[]> {
-  const rows = await db.execute<Member & { lastOfferedAt: string | null }>(sql`
+  const rows = await db.execute<Omit<Member, 'lastOfferedAt'> & { lastOfferedAt: string | null }>(sql`
     select p.agent_id as "agentId", p.status = 'available' as available, p.version, p.load,
            coalesce(r.capacity, '{}') as capacity, r.last_offered_at as "lastOfferedAt",
            coalesce((select array_agg(s.skill) from agent_skills s where s.agent_id = p.agent_id), '{}') as skills
@@ -66,7 +67,7 @@ export async function readTeam(db: DbOrTx, teamId: string): Promise<Member[]> {
       join agent_presence p on p.agent_id = tm.user_id
       left join agent_routing r on r.agent_id = tm.user_id
      where tm.team_id = ${teamId}::uuid and tm.role = 'agent'`);
-  return [...rows];
+  return rows.map((r) => ({ ...r, lastOfferedAt: r.lastOfferedAt === null ? null : Date.parse(r.lastOfferedAt) }));
 }
 
 export class TeamCache {
@@ -143,7 +144,9 @@ export class TeamCache {
     if (delta.type !== 'offered' || !delta.agentId) return;
     for (const team of this.teams.values()) {
       const member = team.members.get(delta.agentId);
-      if (member && (member.lastOfferedAt === null || new Date(member.lastOfferedAt) < new Date(delta.at))) member.lastOfferedAt = delta.at;
+      if (!member) continue;
+      const at = Date.parse(delta.at);
+      if (member.lastOfferedAt === null || member.lastOfferedAt < at) member.lastOfferedAt = at;
     }
   }
 }
