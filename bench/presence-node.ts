@@ -1,5 +1,6 @@
 // Starts bench/presence-server.ts as a child process (bench/lib/server-process.ts
 // does the talking: READY, engine stats, what else it prints, SIGTERM).
+import { SERVER_NODE_FLAGS } from '../server/node-flags';
 import { ROOT, spawnServerProcess, type ServerProcess as ChildServer } from './lib/server-process';
 import { SERVER_ENV, type Mode, type ServerStats } from './presence-modes';
 
@@ -27,5 +28,6 @@ export function spawnPresenceServer(options: {
       [SERVER_ENV.nodeName]: options.nodeName ?? '',
     },
     readyTimeoutMs: options.readyTimeoutMs,
+    nodeFlags: SERVER_NODE_FLAGS,
   });
 }

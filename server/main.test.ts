@@ -4,6 +4,7 @@ import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { SERVER_NODE_FLAGS } from './node-flags';
 import { freePort, runMain, spawnNode, tempDataDir } from './testing/spawn-node';
 
 const alive = (pid: number) => {
@@ -16,6 +17,14 @@ const alive = (pid: number) => {
 };
 
 describe('the server process', () => {
+  it('runs under `npm start` and `npm run dev` with the node flags the benchmarks and tests use', () => {
+    const { scripts } = JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')) as { scripts: Record<string, string> };
+    for (const name of ['start', 'dev']) {
+      const flags = /exec node (.*?) --import tsx/.exec(scripts[name] ?? '')?.[1]?.split(' ') ?? [];
+      expect(flags, `package.json scripts.${name}`).toEqual([...SERVER_NODE_FLAGS]);
+    }
+  });
+
   it('stops on SIGTERM with exit code 0 and leaves no postgres running', async () => {
     const dataDir = tempDataDir('sigterm');
     const node = await spawnNode({ DATA_DIR: dataDir, SEED: 'none' });

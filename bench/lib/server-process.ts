@@ -40,13 +40,15 @@ export async function spawnServerProcess<Stats>(options: {
   /** Merged over this process's environment (NODE_ENV is production unless given). */
   env: Record<string, string>;
   readyTimeoutMs: number;
+  /** Node flags the server runs with (a Switchboard server: SERVER_NODE_FLAGS, as `npm start` gives). */
+  nodeFlags?: readonly string[];
 }): Promise<ServerProcess<Stats>> {
   const { label } = options;
   // For finding where a server's time goes: BENCH_SERVER_NODE_FLAGS are given to each server's node
   // (e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof`, `--trace-gc`), and BENCH_SERVER_ECHO=1 copies its output to stderr.
   const flags = (process.env.BENCH_SERVER_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean);
   const echo = process.env.BENCH_SERVER_ECHO === '1';
-  const child = spawn(process.execPath, [...flags, '--import', 'tsx', options.script], {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), ...flags, '--import', 'tsx', options.script], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],

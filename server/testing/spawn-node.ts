@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SERVER_NODE_FLAGS } from '../node-flags';
 
 export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
@@ -38,7 +39,7 @@ export function tempDataDir(prefix: string): string {
 
 /** Runs main.ts with `env` (merged over this process's environment) and resolves with the exit. */
 export function runMain(env: Record<string, string>, timeoutMs = 60_000) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+  const child = spawn(process.execPath, [...SERVER_NODE_FLAGS, '--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
