@@ -76,7 +76,7 @@ export async function startSwitchboard(params: {
           const timer = setTimeout(() => reject(new Error(`subscriber ${index} had no snapshot in ${SNAPSHOT_TIMEOUT_MS} ms`)), SNAPSHOT_TIMEOUT_MS);
           client.trpc.roster.watch.subscribe(undefined, {
             onStarted: () => (trouble.starts += 1),
-            onData: ({ id, data }) => {
+            onData: ({ data }) => {
               const at = performance.now();
               if (data.type === 'snapshot') {
                 trouble.snapshots += 1;
@@ -84,7 +84,7 @@ export async function startSwitchboard(params: {
                 clearTimeout(timer);
                 resolve();
               } else {
-                ledger.received(index, { agentId: data.row.agentId, version: data.row.version, eventId: Number(id) }, at);
+                for (const { eventId, row } of data.changes) ledger.received(index, { agentId: row.agentId, version: row.version, eventId }, at);
               }
             },
             onError: (error) => {

@@ -116,7 +116,7 @@ describe('WebSocket', () => {
 
   it('delivers a snapshot, then each change, to a supervisor watching the roster', async () => {
     const supervisor = socketClient(node.url, await signIn(node.url, team.supervisor.email, TEST_PASSWORD));
-    const seen = collect<{ type: string; row?: { agentId: string; status: string; devices: number } }>();
+    const seen = collect<{ type: string; changes?: Array<{ row: { agentId: string; status: string; devices: number } }> }>();
     const sub = supervisor.trpc.roster.watch.subscribe(undefined, { onData: ({ data }) => seen.push(data) });
     await expect.poll(() => seen.items.length).toBe(1);
     expect(seen.items[0]).toMatchObject({ type: 'snapshot' });
@@ -128,7 +128,11 @@ describe('WebSocket', () => {
     await expect.poll(() => attached.items.length).toBe(1);
     expect(attached.items[0]!.heartbeatIntervalMs).toBe(15_000);
 
-    const rowsOf = () => seen.items.filter((e) => e.row?.agentId === agent.id).map((e) => [e.row!.status, e.row!.devices]);
+    const rowsOf = () =>
+      seen.items
+        .flatMap((e) => e.changes ?? [])
+        .filter((c) => c.row.agentId === agent.id)
+        .map((c) => [c.row.status, c.row.devices]);
     await expect.poll(rowsOf).toEqual([['available', 1]]);
 
     await device.close();

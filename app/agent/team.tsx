@@ -14,7 +14,12 @@ export function TeamCard({ selfId }: { selfId: string }) {
     const sub = trpc().team.watch.subscribe(undefined, {
       onData: ({ data }) => {
         if (data.type === 'snapshot') setRows(new Map(data.rows.map((r) => [r.agentId, r])));
-        else setRows((prev) => new Map(prev).set(data.row.agentId, data.row));
+        else
+          setRows((prev) => {
+            const next = new Map(prev);
+            for (const { row } of data.changes) next.set(row.agentId, row);
+            return next;
+          });
       },
     });
     return () => sub.unsubscribe();

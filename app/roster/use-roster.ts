@@ -36,8 +36,10 @@ export function useRoster(enabled: boolean): { roster: RosterState; live: boolea
         // A snapshot replaces everything at once; changes still pending are
         // newer or older by version and are applied over it, or not, by version.
         if (data.type === 'snapshot') return setRoster(rosterFrom(data.rows));
-        const queued = pending.get(data.row.agentId);
-        if (!queued || queued.version < data.row.version) pending.set(data.row.agentId, data.row);
+        for (const { row } of data.changes) {
+          const queued = pending.get(row.agentId);
+          if (!queued || queued.version < row.version) pending.set(row.agentId, row);
+        }
         frame ??= requestAnimationFrame(flush);
       },
       onError: (err) => setError(err.message),

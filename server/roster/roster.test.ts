@@ -42,8 +42,12 @@ function watch(cookie: string, input: { lastEventId?: string } = {}) {
   const client = socketClient(node.url, cookie);
   const seen: Seen[] = [];
   const sub = client.trpc.roster.watch.subscribe(input, {
-    onData: ({ id, data }) =>
-      seen.push({ id: Number(id), type: data.type, ...(data.type === 'agent' ? { agentId: data.row.agentId, version: data.row.version } : {}) }),
+    onData: ({ id, data }) => {
+      if (data.type === 'snapshot') return void seen.push({ id: Number(id), type: data.type });
+      // A message's id is its last change's: resuming from it neither skips nor repeats a change.
+      if (Number(id) !== data.changes.at(-1)?.eventId) throw new Error(`message id ${id} is not its last change's`);
+      for (const { eventId, row } of data.changes) seen.push({ id: eventId, type: 'change', agentId: row.agentId, version: row.version });
+    },
   });
   return { seen, stop: async () => { sub.unsubscribe(); await client.close(); } };
 }
@@ -71,7 +75,7 @@ describe('roster.watch', () => {
 
     const log = await t.sql`select id::int, agent_id, version from presence_events where id > ${start} order by id`;
     const received = [...first.seen.slice(1), ...second.seen];
-    expect(received.every((e) => e.type === 'agent')).toBe(true);
+    expect(received.every((e) => e.type === 'change')).toBe(true);
     expect(received.map((e) => [e.id, e.agentId, e.version])).toEqual(log.map((e) => [e.id, e.agent_id, e.version]));
   });
 
@@ -84,7 +88,7 @@ describe('roster.watch', () => {
       {
         onData: ({ data }) => {
           if (data.type === 'snapshot') for (const r of data.rows) rows.set(r.agentId, r);
-          else rows.set(data.row.agentId, data.row);
+          else for (const { row } of data.changes) rows.set(row.agentId, row);
         },
       },
     );

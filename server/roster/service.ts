@@ -18,9 +18,19 @@ import type { Hub, RosterDelta } from '../realtime/hub';
 import { Mailbox } from '../realtime/mailbox';
 import { inScope, supervisedScope, teammateScope, teammateView, type TeamScope, type TeammateRow } from './visibility';
 
+/** One change of an agent: its full new row, and the id of its event in the log. */
+export type Change<Row> = { eventId: number; row: Row };
+/**
+ * `agents` carries every change pending for the subscriber when it was sent
+ * (one, unless it fell behind), in log order; its `eventId` is the last
+ * change's. A message is delivered whole or not at all, so resuming from it
+ * misses nothing and repeats nothing. Under load this is what keeps the
+ * per-message cost (tRPC's envelope, a WebSocket frame, a write) from being
+ * paid per change.
+ */
 export type WatchEvent<Row> =
   | { type: 'snapshot'; eventId: number; rows: Row[] }
-  | { type: 'agent'; eventId: number; row: Row };
+  | { type: 'agents'; eventId: number; changes: Array<Change<Row>> };
 export type RosterEvent = WatchEvent<RosterRow>;
 export type TeamEvent = WatchEvent<TeammateRow>;
 
@@ -45,6 +55,9 @@ async function drained(socket: { bufferedAmount: number }, signal: AbortSignal):
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
 }
+
+/** The most changes one `agents` message carries (about 300 bytes each). */
+export const CHANGES_PER_MESSAGE = 100;
 
 /** A resuming subscriber further behind than this gets a fresh snapshot instead of the replay. */
 export const RESUME_LIMIT = 10_000;
@@ -115,10 +128,16 @@ async function* watchRows<Row, Out>(
       cursor = resumeFrom;
       for (;;) {
         const page = await rosterDeltasAfter(deps.db, { afterId: cursor, limit: REPLAY_PAGE });
+        let changes: Array<Change<Row>> = [];
         for (const delta of page) {
           cursor = delta.eventId;
-          if (visible(delta.row)) yield wrap({ type: 'agent', eventId: delta.eventId, row: view(delta.row) });
+          if (visible(delta.row)) changes.push({ eventId: delta.eventId, row: view(delta.row) });
+          if (changes.length === CHANGES_PER_MESSAGE) {
+            yield wrap({ type: 'agents', eventId: cursor, changes });
+            changes = [];
+          }
         }
+        if (changes.length) yield wrap({ type: 'agents', eventId: cursor, changes });
         if (page.length < REPLAY_PAGE) break;
       }
     } else {
@@ -127,13 +146,16 @@ async function* watchRows<Row, Out>(
       cursor = yield* snapshotEvent(deps.db, teams, view, wrap);
     }
     while (await mailbox.arrival()) {
+      // Everything pending goes out as one message (up to CHANGES_PER_MESSAGE).
+      const changes: Array<Change<Row>> = [];
       let delta: RosterDelta | undefined;
-      while ((delta = mailbox.poll()) !== undefined) {
+      while (changes.length < CHANGES_PER_MESSAGE && (delta = mailbox.poll()) !== undefined) {
         if (delta.eventId <= cursor) continue;
         cursor = delta.eventId;
-        yield wrap({ type: 'agent', eventId: delta.eventId, row: view(delta.row) });
-        if (socket && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES) await drained(socket, signal);
+        changes.push({ eventId: delta.eventId, row: view(delta.row) });
       }
+      if (changes.length) yield wrap({ type: 'agents', eventId: cursor, changes });
+      if (socket && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES) await drained(socket, signal);
     }
   } finally {
     unsubscribe();

@@ -10,7 +10,7 @@ import { insertUser } from '../../db/queries/people';
 import { hashPassword } from '../auth/password';
 import { httpClient, signIn } from '../testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
-import { SOCKET_HIGH_WATER_BYTES, watchRoster } from './service';
+import { CHANGES_PER_MESSAGE, SOCKET_HIGH_WATER_BYTES, watchRoster } from './service';
 
 let t: TestDatabase;
 let node: RunningNode;
@@ -48,8 +48,8 @@ it('keeps a stopped reader to one pending row per agent through 10,000 changes, 
   // One change goes through; the next pull then waits for the socket to drain.
   await changeAgent(node.services.db, { agentId: agentIds[0]!, manual: { status: 'busy', reason: 'manual' } });
   const one = await roster.next();
-  if (one.done || one.value.type !== 'agent') throw new Error('expected one change');
-  shown.set(one.value.row.agentId, one.value.row);
+  if (one.done || one.value.type !== 'agents' || one.value.changes.length !== 1) throw new Error('expected one change');
+  for (const { row } of one.value.changes) shown.set(row.agentId, row);
   const waiting = roster.next();
 
   const coalescedBefore = deliveryStats.coalesced;
@@ -76,16 +76,20 @@ it('keeps a stopped reader to one pending row per agent through 10,000 changes, 
   const expected = await truth();
   const view = () => Object.fromEntries(agentIds.map((id) => [id, `${shown.get(id)?.status}@${shown.get(id)?.version}`]));
   let received = 0;
+  let messages = 0;
   let next = await waiting;
   for (;;) {
     if (next.done) break;
-    if (next.value.type === 'agent') shown.set(next.value.row.agentId, next.value.row);
-    received += 1;
+    if (next.value.type === 'agents') for (const { row } of next.value.changes) shown.set(row.agentId, row);
+    received += next.value.type === 'agents' ? next.value.changes.length : 1;
+    messages += 1;
     if (JSON.stringify(view()) === JSON.stringify(expected)) break;
     next = await roster.next();
   }
   expect(view()).toEqual(expected);
   expect(received).toBeLessThanOrEqual(1_000 + AGENTS);
+  // What waited goes out together: full messages, not one per change.
+  expect(messages).toBeLessThanOrEqual(Math.ceil(received / CHANGES_PER_MESSAGE) + 1);
   controller.abort();
   await roster.return(undefined);
 

@@ -41,8 +41,10 @@ describe('an agent’s view of their team', () => {
     const client = socketClient(node.url, cookie);
     const seen: Array<{ type: string; agentId?: string; keys?: string[] }> = [];
     const sub = client.trpc.team.watch.subscribe(undefined, {
-      onData: ({ data }) =>
-        seen.push(data.type === 'agent' ? { type: data.type, agentId: data.row.agentId, keys: Object.keys(data.row).sort() } : { type: data.type }),
+      onData: ({ data }) => {
+        if (data.type === 'snapshot') seen.push({ type: data.type });
+        else for (const { row } of data.changes) seen.push({ type: 'change', agentId: row.agentId, keys: Object.keys(row).sort() });
+      },
     });
     await expect.poll(() => seen.length).toBe(1);
     await setStatus(gold.agents[0]!.id, 'busy');
