@@ -2,9 +2,11 @@
 // learnt from the two event feeds every node tails: a presence event of an
 // agent who became available or whose load fell (a ticket completed, released,
 // declined, expired, cancelled) kicks the queues of that agent's teams; a ticket
-// back in its queue kicks that queue. A new ticket is offered in the very
-// transaction that creates it. Every node routes; SKIP LOCKED keeps their
-// claims apart. A periodic sweep is only the safety net.
+// back in its queue kicks that queue. A kick claims only where the ticket feed
+// shows tickets waiting (`WaitingTickets`): room usually frees with nothing
+// queued. A new ticket is offered in the very transaction that creates it.
+// Every node routes; SKIP LOCKED keeps their claims apart. A periodic sweep,
+// which claims wherever the database shows tickets queued, is the safety net.
 // Offers end by a local timer at the deadline (fast) or by a pg-boss job
 // (durable, if this node dies); `expireOffer` acts only on the offer it names,
 // so whichever comes first ends it, exactly once.
