@@ -41,8 +41,6 @@ export const OFFER_EXPIRY_QUEUE = 'offer-expiry';
 const QUEUE_CACHE_MS = 2_000;
 /** Claims a node runs at once (its routing pool has as many connections). */
 const CLAIMERS = 4;
-/** Ticket events that put a ticket back in its queue. */
-const BACK_IN_QUEUE = new Set(['requeued', 'declined', 'offer_expired', 'released']);
 /** Ticket events that free capacity of the agent named in them. */
 const FREES_AGENT = new Set(['declined', 'offer_expired', 'released', 'completed', 'cancelled', 'requeued']);
 /**
@@ -320,11 +318,12 @@ export class Router {
     // A later event of a ticket this node offered (accepted, declined, returned, cancelled) ends the offer.
     const held = this.timers.get(delta.ticketId);
     if (held && delta.version > held.version) this.forgetOffer(delta.ticketId);
-    // A ticket back in its queue, and room its agent (if any) made: one kick for both (most such events
-    // are both), routed first where that agent is.
-    // A ticket created that its own transaction could not offer counts too: room may have
-    // appeared while it was being created (the claims that room caused could not see it yet).
-    const backInQueue = BACK_IN_QUEUE.has(delta.type) || (delta.type === 'created' && delta.state === 'queued');
+    // A ticket that now waits in its queue, and room its agent (if any) made: one kick for both (most
+    // such events are both), routed first where that agent is. "Waits" is the rule WaitingTickets keeps:
+    // back in the queue (declined, expired, released, requeued), or created and not offered by its own
+    // transaction (room may have appeared while it was created; the claims that room caused could not
+    // see it yet).
+    const backInQueue = delta.state === 'queued';
     const freed = FREES_AGENT.has(delta.type) ? delta.agentId : null;
     if (!backInQueue && !freed) return;
     const queueIds = backInQueue ? [delta.queueId] : [];
