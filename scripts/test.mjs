@@ -20,6 +20,10 @@ const step = (title, command, args, env = {}) => {
 const readJson = (file) => (existsSync(file) ? JSON.parse(readFileSync(file, 'utf8')) : undefined);
 let passed = 0;
 let failed = 0;
+// Every failure by name, repeated just above the closing line: CI keeps only
+// the tail of a long run, and the tail must say what failed.
+const failures = [];
+const firstLine = (text) => String(text ?? '').split('\n').find((line) => line.trim() !== '')?.trim().slice(0, 300) ?? '';
 
 if (!step('prepare', process.execPath, ['scripts/prepare.mjs', 'build'])) process.exit(1);
 
@@ -28,7 +32,10 @@ for (const [title, script] of [
   ['lint', 'lint'],
 ]) {
   if (step(title, 'npm', ['run', '--silent', script])) passed += 1;
-  else failed += 1;
+  else {
+    failed += 1;
+    failures.push(title);
+  }
 }
 
 const vitestReport = join(reports, 'vitest.json');
@@ -40,8 +47,18 @@ const vitest = readJson(vitestReport);
 if (vitest) {
   passed += vitest.numPassedTests;
   failed += vitest.numFailedTests;
+  for (const file of vitest.testResults) {
+    const name = file.name.replace(root, '');
+    for (const test of file.assertionResults) {
+      if (test.status === 'failed') failures.push(`vitest ${name} › ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+    }
+    if (file.status === 'failed' && file.message) failures.push(`vitest ${name}: ${firstLine(file.message)}`);
+  }
 }
-if (!vitestOk && !vitest?.numFailedTests) failed += 1; // the run itself failed
+if (!vitestOk && !vitest?.numFailedTests) {
+  failed += 1; // the run itself failed
+  failures.push('vitest run');
+}
 
 const playwrightReport = join(reports, 'playwright.json');
 rmSync(playwrightReport, { force: true });
@@ -52,13 +69,37 @@ const playwright = readJson(playwrightReport);
 if (playwright) {
   passed += playwright.stats.expected + playwright.stats.flaky;
   failed += playwright.stats.unexpected;
+  const visit = (suite, path) => {
+    const here = suite.title ? [...path, suite.title] : path;
+    for (const spec of suite.specs ?? []) {
+      for (const test of spec.tests) {
+        if (test.status !== 'unexpected' && test.status !== 'flaky') continue;
+        const error = test.results.find((result) => result.error)?.error?.message;
+        const label = test.status === 'flaky' ? 'flaky, passed on retry' : 'failed';
+        failures.push(`playwright ${[...here, spec.title].join(' › ')} (${label}): ${firstLine(error)}`);
+      }
+    }
+    for (const child of suite.suites ?? []) visit(child, here);
+  };
+  for (const suite of playwright.suites) visit(suite, []);
+  for (const error of playwright.errors ?? []) failures.push(`playwright: ${firstLine(error.message)}`);
 }
-if (!playwrightOk && !playwright?.stats.unexpected) failed += 1;
+if (!playwrightOk && !playwright?.stats.unexpected) {
+  failed += 1;
+  failures.push('playwright run');
+}
 
 // Benchmarks run here only in smoke mode (small and short): they show the
 // benchmark still works; the figures that count come from `npm run bench`.
 if (step('benchmarks, smoke mode', 'npm', ['run', '--silent', 'bench', '--', '--smoke'])) passed += 1;
-else failed += 1;
+else {
+  failed += 1;
+  failures.push('benchmarks, smoke mode');
+}
 
+if (failures.length > 0) {
+  process.stdout.write(`\n== what failed (or passed only on retry)\n`);
+  for (const failure of failures) process.stdout.write(`- ${failure}\n`);
+}
 process.stdout.write(`\n${passed} passed, ${failed} failed\n`);
 process.exit(failed === 0 ? 0 : 1);
