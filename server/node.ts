@@ -25,6 +25,7 @@ import { Hub } from './realtime/hub';
 import { nodeStats, type NodeStats } from './ops/stats';
 import { Router } from './routing/router';
 import { startWebhooks } from './webhooks/dispatcher';
+import { SubscriptionRequests } from './realtime/frames';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
 import { httpContextFactory, wsContextFactory } from './trpc/context';
@@ -178,7 +179,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
       else sockets.closeSignedOut(message.h);
     });
-    const services: Services = { db, env, log, engine, hub, router, stats };
+    const subscriptions = new SubscriptionRequests(new Set(['roster.watch', 'team.watch']));
+    const services: Services = { db, env, log, engine, hub, router, subscriptions, stats };
 
     // Pages.
     let nextRequest: ((req: IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>) | undefined;
@@ -233,6 +235,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         wss.handleUpgrade(req, socket, head, (ws) => {
           const token = readCookie(req.headers.cookie, SESSION_COOKIE);
           if (token) sockets.add(hashToken(token), ws);
+          subscriptions.watch(ws); // before tRPC's listener: see server/realtime/frames.ts
           wss.emit('connection', ws, req);
         });
       } else if (nextUpgrade) {

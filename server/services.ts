@@ -5,6 +5,7 @@ import type { Env } from './env';
 import type { Logger } from './log';
 import type { NodeStats } from './ops/stats';
 import type { PresenceEngine } from './presence/engine';
+import type { SubscriptionRequests } from './realtime/frames';
 import type { Hub } from './realtime/hub';
 import type { Router } from './routing/router';
 
@@ -15,6 +16,8 @@ export type Services = {
   engine: PresenceEngine;
   hub: Hub;
   router: Router;
+  /** Subscription requests of the live views that write their own frames. */
+  subscriptions: SubscriptionRequests;
   /** This node's counters, now. */
   stats: () => NodeStats;
 };

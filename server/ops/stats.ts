@@ -20,6 +20,8 @@ export type NodeStats = {
   deliveriesCoalesced: number;
   /** Subscriptions closed because they fell too far behind (their clients resume or re-read). */
   subscribersDropped: number;
+  /** Roster and team messages written straight to sockets, in tRPC's format, instead of through tRPC. */
+  framesWritten: number;
 };
 
 export function nodeStats(parts: { engine: PresenceEngine; hub: Hub; connections: () => number }): NodeStats {
@@ -32,5 +34,6 @@ export function nodeStats(parts: { engine: PresenceEngine; hub: Hub; connections
     flushes: parts.engine.stats.flushes,
     deliveriesCoalesced: deliveryStats.coalesced,
     subscribersDropped: deliveryStats.overflowed,
+    framesWritten: deliveryStats.framesWritten,
   };
 }

@@ -12,8 +12,13 @@ export class MailboxOverflowError extends Error {
   override name = 'MailboxOverflowError';
 }
 
-/** Deliveries replaced by a newer one for the same key, across all mailboxes (for metrics). */
-export const deliveryStats = { coalesced: 0, overflowed: 0 };
+/**
+ * Across the node, for metrics: deliveries replaced by a newer one for the
+ * same key (`coalesced`), subscribers closed for falling behind (`overflowed`),
+ * and live-view messages written straight to sockets (`framesWritten`,
+ * server/realtime/frames.ts).
+ */
+export const deliveryStats = { coalesced: 0, overflowed: 0, framesWritten: 0 };
 
 export type MailboxOptions<T> = { limit?: number; coalesceBy?: (item: T) => string; coalesceAfter?: number };
 

@@ -15,7 +15,8 @@ import {
   type RosterRow,
 } from '../../db/queries/roster';
 import type { Hub, RosterDelta } from '../realtime/hub';
-import { Mailbox } from '../realtime/mailbox';
+import { trackedFrame, type SubscriptionTarget } from '../realtime/frames';
+import { deliveryStats, Mailbox } from '../realtime/mailbox';
 import { inScope, supervisedScope, teammateScope, teammateView, type TeamScope, type TeammateRow } from './visibility';
 
 /** One change of an agent: its full new row, and the id of its event in the log. */
@@ -73,6 +74,11 @@ export type WatchParams = {
   teamId?: string;
   lastEventId?: number;
   socket?: { bufferedAmount: number };
+  /**
+   * The subscription request to write this view's messages to directly
+   * (server/realtime/frames.ts); without one, they are yielded.
+   */
+  target?: SubscriptionTarget;
   signal: AbortSignal;
 };
 
@@ -85,13 +91,43 @@ export type WatchParams = {
 type Wrap<Event, Out> = (event: Event) => Out;
 const asIs = <Event, Out>(event: Event) => event as unknown as Out;
 
+/**
+ * What a kind of subscriber sees of a roster row. A change from the hub is
+ * one object shared by every subscriber of the node, so its row in this view,
+ * and that change's JSON, are made once per node, not once per subscriber.
+ */
+class View<Row> {
+  private readonly made = new WeakMap<RosterDelta, { row: Row; json?: string }>();
+
+  constructor(readonly of: (row: RosterRow) => Row) {}
+
+  change(delta: RosterDelta): Change<Row> {
+    return { eventId: delta.eventId, row: this.entry(delta).row };
+  }
+
+  /** `{"eventId":…,"row":…}`, as JSON.stringify(this.change(delta)) gives it. */
+  changeJson(delta: RosterDelta): string {
+    const entry = this.entry(delta);
+    return (entry.json ??= `{"eventId":${delta.eventId},"row":${JSON.stringify(entry.row)}}`);
+  }
+
+  private entry(delta: RosterDelta) {
+    let entry = this.made.get(delta);
+    if (!entry) this.made.set(delta, (entry = { row: this.of(delta.row) }));
+    return entry;
+  }
+}
+
+const fullView = new View<RosterRow>((row) => row);
+const teammatesView = new View(teammateView);
+
 /** A supervisor's (or admin's) roster: full rows of the agents they supervise. */
 export function watchRoster<Out = RosterEvent>(
   deps: { db: Db; hub: Hub },
   params: WatchParams,
   wrap: Wrap<RosterEvent, Out> = asIs,
 ): AsyncGenerator<Out> {
-  return watchRows(deps, { ...params, scope: () => supervisedScope(deps.db, params), view: (row) => row, wrap });
+  return watchRows(deps, { ...params, scope: () => supervisedScope(deps.db, params), view: fullView, wrap });
 }
 
 /** An agent's view of their teams: each teammate's status, nothing more. */
@@ -100,62 +136,103 @@ export function watchTeam<Out = TeamEvent>(
   params: WatchParams,
   wrap: Wrap<TeamEvent, Out> = asIs,
 ): AsyncGenerator<Out> {
-  return watchRows(deps, { ...params, scope: () => teammateScope(deps.db, params), view: teammateView, wrap });
+  return watchRows(deps, { ...params, scope: () => teammateScope(deps.db, params), view: teammatesView, wrap });
 }
 
+/**
+ * A live view's messages. Yielded, they go through tRPC like any
+ * subscription's; with a `target`, they are written to its socket as tRPC
+ * would write them, and the generator yields nothing (it ends when the
+ * subscription does). Written directly, a change that finds the subscriber
+ * caught up goes out from the hub's callback at once: no promise, no
+ * per-subscriber encode.
+ */
 async function* watchRows<Row, Out>(
   deps: { db: Db; hub: Hub },
   params: WatchParams & {
     scope: () => Promise<TeamScope>;
-    view: (row: RosterRow) => Row;
+    view: View<Row>;
     wrap: Wrap<WatchEvent<Row>, Out>;
   },
 ): AsyncGenerator<Out> {
-  const { view, wrap, socket, signal } = params;
+  const { view, wrap, target, signal } = params;
+  const socket = target?.socket ?? params.socket;
+  const backedUp = () => socket !== undefined && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES;
   const teams = await params.scope();
   const visible = (row: RosterRow) => inScope(teams, row);
+  const write = target
+    ? (eventId: number, json: string) => {
+        target.socket.send(trackedFrame(target, String(eventId), json));
+        deliveryStats.framesWritten += 1;
+      }
+    : undefined;
+  const writeChanges = (eventId: number, deltas: readonly RosterDelta[]) =>
+    write!(eventId, `{"type":"agents","eventId":${eventId},"changes":[${deltas.map((d) => view.changeJson(d)).join(',')}]}`);
 
+  // Everything up to `cursor` has been sent (or was not the subscriber's to see).
+  let cursor = 0;
+  // Once the snapshot or replay is out, a change the mailbox is not holding
+  // others before may be written by the hub's callback itself.
+  let live = false;
   // A slow reader's pending changes coalesce to the latest row per agent.
   const mailbox = new Mailbox<RosterDelta>(signal, { coalesceBy: (delta) => delta.row.agentId });
   const unsubscribe = deps.hub.subscribe((delta) => {
-    if (visible(delta.row)) mailbox.push(delta);
+    if (!visible(delta.row)) return;
+    if (live && write && mailbox.size === 0 && !backedUp()) {
+      if (delta.eventId <= cursor) return;
+      cursor = delta.eventId;
+      writeChanges(cursor, [delta]);
+      return;
+    }
+    mailbox.push(delta);
   });
   try {
-    // Everything up to `cursor` has been sent (or was not the subscriber's to see).
-    let cursor: number;
     const resumeFrom = params.lastEventId;
     if (resumeFrom !== undefined && resumable(resumeFrom, await eventLogSpan(deps.db))) {
       cursor = resumeFrom;
       for (;;) {
         const page = await rosterDeltasAfter(deps.db, { afterId: cursor, limit: REPLAY_PAGE });
-        let changes: Array<Change<Row>> = [];
+        let changes: RosterDelta[] = [];
         for (const delta of page) {
           cursor = delta.eventId;
-          if (visible(delta.row)) changes.push({ eventId: delta.eventId, row: view(delta.row) });
+          if (visible(delta.row)) changes.push(delta);
           if (changes.length === CHANGES_PER_MESSAGE) {
-            yield wrap({ type: 'agents', eventId: cursor, changes });
+            if (write) writeChanges(cursor, changes);
+            else yield wrap({ type: 'agents', eventId: cursor, changes: changes.map((d) => view.change(d)) });
             changes = [];
           }
         }
-        if (changes.length) yield wrap({ type: 'agents', eventId: cursor, changes });
+        if (changes.length) {
+          if (write) writeChanges(cursor, changes);
+          else yield wrap({ type: 'agents', eventId: cursor, changes: changes.map((d) => view.change(d)) });
+        }
         if (page.length < REPLAY_PAGE) break;
       }
+    } else if (write) {
+      const snapshot = await rosterSnapshot(deps.db, { teamIds: teams });
+      cursor = snapshot.lastEventId;
+      write(cursor, JSON.stringify({ type: 'snapshot', eventId: cursor, rows: snapshot.rows.map(view.of) }));
     } else {
       // Yielded from a generator of its own, so no local of this long-lived one keeps the rows once sent
       // (a suspended generator keeps all its locals alive, and 5,000 rows per subscriber add up).
-      cursor = yield* snapshotEvent(deps.db, teams, view, wrap);
+      cursor = yield* snapshotEvent(deps.db, teams, view.of, wrap);
     }
+    live = true;
     while (await mailbox.arrival()) {
+      if (write && backedUp()) await drained(socket!, signal);
       // Everything pending goes out as one message (up to CHANGES_PER_MESSAGE).
-      const changes: Array<Change<Row>> = [];
+      const changes: RosterDelta[] = [];
       let delta: RosterDelta | undefined;
       while (changes.length < CHANGES_PER_MESSAGE && (delta = mailbox.poll()) !== undefined) {
         if (delta.eventId <= cursor) continue;
         cursor = delta.eventId;
-        changes.push({ eventId: delta.eventId, row: view(delta.row) });
+        changes.push(delta);
       }
-      if (changes.length) yield wrap({ type: 'agents', eventId: cursor, changes });
-      if (socket && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES) await drained(socket, signal);
+      if (changes.length) {
+        if (write) writeChanges(cursor, changes);
+        else yield wrap({ type: 'agents', eventId: cursor, changes: changes.map((d) => view.change(d)) });
+      }
+      if (!write && backedUp()) await drained(socket!, signal);
     }
   } finally {
     unsubscribe();

@@ -102,3 +102,49 @@ it('keeps a stopped reader to one pending row per agent through 10,000 changes, 
   expect(self?.stats?.deliveriesCoalesced).toBeGreaterThanOrEqual(coalesced);
   expect(self?.stats?.subscribersDropped).toBe(deliveryStats.overflowed);
 });
+
+it('does the same for a view writing its own frames to a socket that stops draining', { timeout: 120_000 }, async () => {
+  const [supervisor] = await t.sql`select id, email, name, role from users where id = ${team.supervisor.id}`;
+  const controller = new AbortController();
+  type Data = { type: string; rows?: Array<{ agentId: string; status: string; version: number }>; changes?: Array<{ row: { agentId: string; status: string; version: number } }> };
+  const messages: Data[] = [];
+  const socket = {
+    bufferedAmount: 0,
+    send: (text: string) => messages.push((JSON.parse(text) as { result: { data: { data: Data } } }).result.data.data),
+  };
+  // Yields nothing: it writes to the socket, and ends when the subscription does.
+  const ended = watchRoster(node.services, { user: supervisor as never, target: { socket, id: 1, jsonrpc: false }, signal: controller.signal }).next();
+  await expect.poll(() => messages.length).toBe(1);
+  const shown = new Map<string, { status: string; version: number }>();
+  const apply = (from: number) => {
+    for (const message of messages.slice(from)) for (const row of message.rows ?? message.changes?.map((c) => c.row) ?? []) shown.set(row.agentId, row);
+  };
+
+  const agentIds = team.agents.map((a) => a.id);
+  await changeAgent(node.services.db, { agentId: agentIds[0]!, manual: { status: 'busy', reason: 'manual' } });
+  await expect.poll(() => messages.length).toBe(2);
+  socket.bufferedAmount = SOCKET_HIGH_WATER_BYTES * 4; // the reader stopped: its socket backs up
+
+  const coalescedBefore = deliveryStats.coalesced;
+  await Promise.all(
+    agentIds.map(async (agentId) => {
+      for (let i = 0; i < CHANGES / AGENTS; i++) {
+        await changeAgent(node.services.db, { agentId, manual: { status: STATUSES[(i + 1) % 4]!, reason: 'manual' } });
+      }
+    }),
+  );
+  await node.services.hub.ring();
+  expect(messages.length).toBeLessThanOrEqual(3); // at most the one that found the socket still below the mark
+  expect(deliveryStats.coalesced - coalescedBefore).toBeGreaterThanOrEqual(CHANGES - 1_000 - AGENTS);
+
+  const rows = await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`;
+  const expected = Object.fromEntries(rows.map((r) => [r.agent_id as string, `${r.status}@${r.version}`]));
+  const before = messages.length;
+  socket.bufferedAmount = 0; // it reads again
+  const view = () => Object.fromEntries(agentIds.map((id) => [id, `${shown.get(id)?.status}@${shown.get(id)?.version}`]));
+  await expect.poll(() => (apply(0), view()), { timeout: 5_000 }).toEqual(expected);
+  const received = messages.slice(before).reduce((n, m) => n + (m.changes?.length ?? 0), 0);
+  expect(received).toBeLessThanOrEqual(1_000 + AGENTS);
+  controller.abort();
+  expect((await ended).done).toBe(true);
+});

@@ -5,6 +5,8 @@ import { z } from 'zod';
 import { supervisedDevices } from '../../presence/actions';
 import type { SessionUser } from '../../../db/queries/people';
 import { listRoster, watchRoster, type WatchParams } from '../../roster/service';
+import type { Services } from '../../services';
+import type { Context } from '../context';
 import { router, supervisorProcedure } from '../init';
 
 export const rosterInput = z.object({ teamId: z.string().uuid().optional() }).optional();
@@ -20,7 +22,8 @@ export const watchInput = z
 
 /** What a live view (roster.watch, team.watch) is asked for: its input and the caller's context. */
 export function watchParams(
-  ctx: { user: SessionUser; socket: WatchParams['socket'] },
+  ctx: { user: SessionUser; socket: Context['socket']; services: Pick<Services, 'subscriptions'> },
+  path: string,
   input: z.infer<typeof watchInput>,
   signal: AbortSignal | undefined,
 ): WatchParams {
@@ -29,6 +32,8 @@ export function watchParams(
     teamId: input?.teamId,
     lastEventId: input?.lastEventId ? Number(input.lastEventId) : undefined,
     socket: ctx.socket,
+    // Over a WebSocket, the view writes its messages itself (server/realtime/frames.ts).
+    target: ctx.services.subscriptions.take(ctx.socket, { path, teamId: input?.teamId, lastEventId: input?.lastEventId }),
     signal: signal ?? new AbortController().signal,
   };
 }
@@ -48,5 +53,5 @@ export const rosterRouter = router({
 
   watch: supervisorProcedure
     .input(watchInput)
-    .subscription(({ ctx, input, signal }) => watchRoster(ctx.services, watchParams(ctx, input, signal), trackedEvent)),
+    .subscription(({ ctx, input, signal }) => watchRoster(ctx.services, watchParams(ctx, 'roster.watch', input, signal), trackedEvent)),
 });

@@ -12,5 +12,5 @@ export const teamRouter = router({
 
   watch: agentProcedure
     .input(watchInput)
-    .subscription(({ ctx, input, signal }) => watchTeam(ctx.services, watchParams(ctx, input, signal), trackedEvent)),
+    .subscription(({ ctx, input, signal }) => watchTeam(ctx.services, watchParams(ctx, 'team.watch', input, signal), trackedEvent)),
 });
