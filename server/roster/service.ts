@@ -209,9 +209,8 @@ async function* watchRows<Row, Out>(
         if (page.length < REPLAY_PAGE) break;
       }
     } else if (write) {
-      const snapshot = await rosterSnapshot(deps.db, { teamIds: teams });
-      cursor = snapshot.lastEventId;
-      write(cursor, JSON.stringify({ type: 'snapshot', eventId: cursor, rows: snapshot.rows.map(view.of) }));
+      // In a function of its own, for the same reason as snapshotEvent below.
+      cursor = await writeSnapshot(deps.db, teams, view.of, write);
     } else {
       // Yielded from a generator of its own, so no local of this long-lived one keeps the rows once sent
       // (a suspended generator keeps all its locals alive, and 5,000 rows per subscriber add up).
@@ -237,6 +236,18 @@ async function* watchRows<Row, Out>(
   } finally {
     unsubscribe();
   }
+}
+
+/** Writes the snapshot; returns the id of the last event it includes. */
+async function writeSnapshot<Row>(
+  db: Db,
+  teams: TeamScope,
+  view: (row: RosterRow) => Row,
+  write: (eventId: number, json: string) => void,
+): Promise<number> {
+  const snapshot = await rosterSnapshot(db, { teamIds: teams });
+  write(snapshot.lastEventId, JSON.stringify({ type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) }));
+  return snapshot.lastEventId;
 }
 
 /** Yields the snapshot; returns the id of the last event it includes. */
