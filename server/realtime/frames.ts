@@ -25,7 +25,10 @@ export type RequestKey = { path: string; teamId?: string | null; lastEventId?: s
 
 const keyOf = (key: RequestKey) => `${key.path}\u0000${key.teamId ?? ''}\u0000${key.lastEventId ?? ''}`;
 
-/** Requests not yet taken by their procedure, per socket; more are dropped (a client could send any number). */
+/**
+ * Requests not yet taken by their procedure, per socket (one refused, say, is
+ * never taken); beyond this many, more are not kept (a client could send any number).
+ */
 const PENDING_PER_SOCKET = 64;
 
 type Message = { id?: unknown; jsonrpc?: unknown; method?: unknown; params?: { path?: unknown; input?: unknown; lastEventId?: unknown } };
@@ -70,12 +73,12 @@ export class SubscriptionRequests {
     const key = keyOf({ path, teamId: input.teamId as string | undefined, lastEventId: (lastEventId ?? input.lastEventId) as string | undefined });
     let requests = this.pending.get(socket);
     if (!requests) this.pending.set(socket, (requests = new Map()));
+    let held = 0;
+    for (const queue of requests.values()) held += queue.length;
+    if (held >= PENDING_PER_SOCKET) return; // its procedure yields through tRPC instead
     let queue = requests.get(key);
-    if (!queue) {
-      if (requests.size >= PENDING_PER_SOCKET) return;
-      requests.set(key, (queue = []));
-    }
-    if (queue.length < PENDING_PER_SOCKET) queue.push({ id, jsonrpc: message.jsonrpc === '2.0' });
+    if (!queue) requests.set(key, (queue = []));
+    queue.push({ id, jsonrpc: message.jsonrpc === '2.0' });
   }
 }
 

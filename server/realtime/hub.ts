@@ -83,7 +83,7 @@ export class LogTail<T extends { eventId: number }> {
           const events = await this.deps.readAfter(this.cursor, BATCH);
           for (const event of events) {
             this.cursor = event.eventId;
-            for (const listener of this.listeners) listener(event);
+            for (const listener of this.listeners) this.deliver(listener, event);
           }
           if (events.length < BATCH) break;
         }
@@ -93,6 +93,15 @@ export class LogTail<T extends { eventId: number }> {
         if (this.unlisten) setTimeout(() => void this.ring(), RETRY_MS).unref();
       }
     } while (this.again);
+  }
+
+  /** One subscriber's failure is its own: the others still get the event, and the cursor moves on. */
+  private deliver(listener: (event: T) => void, event: T): void {
+    try {
+      listener(event);
+    } catch (error) {
+      this.deps.log.error('hub subscriber failed', { channel: this.deps.doorbell.name, eventId: event.eventId, error });
+    }
   }
 
   async stop(): Promise<void> {

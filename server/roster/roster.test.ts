@@ -137,4 +137,22 @@ describe('roster.watch', () => {
     await expect.poll(() => watcher.seen[0]?.type).toBe('snapshot');
     await watcher.stop();
   });
+
+  it('keeps delivering to every other subscriber when one of them fails', async () => {
+    // Subscribed first, so the hub calls it before the watcher's subscription on every event.
+    const failing = node.services.hub.subscribe(() => {
+      throw new Error('a subscriber that fails on every event');
+    });
+    const watcher = watch(await signIn(node.url, red.supervisor.email, TEST_PASSWORD));
+    try {
+      await expect.poll(() => watcher.seen.length).toBe(1);
+      await burst([red.agents[0]!.id], 3);
+      await expect.poll(() => watcher.seen.length).toBe(4);
+    } finally {
+      failing();
+    }
+    await burst([red.agents[1]!.id], 1);
+    await expect.poll(() => watcher.seen.length).toBe(5);
+    await watcher.stop();
+  });
 });

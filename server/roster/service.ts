@@ -178,7 +178,7 @@ async function* watchRows<Row, Out>(
   const mailbox = new Mailbox<RosterDelta>(signal, { coalesceBy: (delta) => delta.row.agentId });
   const unsubscribe = deps.hub.subscribe((delta) => {
     if (!visible(delta.row)) return;
-    if (live && write && mailbox.size === 0 && !backedUp()) {
+    if (live && write && mailbox.size === 0 && !backedUp() && !signal.aborted) {
       if (delta.eventId <= cursor) return;
       cursor = delta.eventId;
       writeChanges(cursor, [delta]);
@@ -218,7 +218,10 @@ async function* watchRows<Row, Out>(
     }
     live = true;
     while (await mailbox.arrival()) {
-      if (write && backedUp()) await drained(socket!, signal);
+      if (write && backedUp()) {
+        await drained(socket!, signal);
+        if (signal.aborted) break;
+      }
       // Everything pending goes out as one message (up to CHANGES_PER_MESSAGE).
       const changes: RosterDelta[] = [];
       let delta: RosterDelta | undefined;
