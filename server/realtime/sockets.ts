@@ -17,10 +17,19 @@ export class SocketRegistry {
     });
   }
 
-  /** Closes every socket opened with one of these sign-ins. */
+  /**
+   * Closes every socket opened with one of these sign-ins. Not at once: the
+   * same sign-out first ended the device sessions, and the notice telling each
+   * tab so ("ended: signed_out") may still be on its way through the session's
+   * subscription (promises only). The close waits for the next turn of the
+   * event loop, after that notice is written; a socket closed first would
+   * drop it.
+   */
   closeSignedOut(authSessionIds: readonly string[]): void {
-    for (const id of authSessionIds) {
-      for (const socket of this.byAuth.get(id) ?? []) socket.close(SIGNED_OUT_CLOSE_CODE, 'signed out');
-    }
+    const sockets = authSessionIds.flatMap((id) => [...(this.byAuth.get(id) ?? [])]);
+    if (sockets.length === 0) return;
+    setImmediate(() => {
+      for (const socket of sockets) socket.close(SIGNED_OUT_CLOSE_CODE, 'signed out');
+    });
   }
 }
