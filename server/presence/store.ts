@@ -217,8 +217,11 @@ async function applyChange(
 
   const statusChanged = next.status !== current.status;
   // Away or offline, an agent keeps no offers: they go back to their queues now.
+  // The locked row's load counts the agent's open tickets as of the last
+  // commit (every change of a ticket's holder locks this row and records it),
+  // so an agent with none has no offer to return and the statement is skipped.
   const returned =
-    statusChanged && (next.status === 'away' || next.status === 'offline')
+    statusChanged && (next.status === 'away' || next.status === 'offline') && holdsTickets(current)
       ? await takeBackOffers(tx(), { agentId: opts.agentId, reason: next.status === 'away' ? 'agent_away' : 'agent_offline' })
       : [];
   const recorded = await then.record({
@@ -240,6 +243,10 @@ async function applyChange(
   });
   if (!recorded.recorded || recorded.version === undefined) throw new NotAnAgentError(opts.agentId);
   return { changed: true, status: next.status, version: recorded.version };
+}
+
+function holdsTickets(row: PresenceRow): boolean {
+  return Object.values(row.load ?? {}).some((n) => Number(n) > 0);
 }
 
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */
