@@ -177,7 +177,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const sockets = new SocketRegistry();
     hub.onControl((message) => {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
-      else sockets.closeSignedOut(message.h);
+      else if (message.k === 'signout') sockets.closeSignedOut(message.h);
     });
     const subscriptions = new SubscriptionRequests(new Set(['roster.watch', 'team.watch']));
     const services: Services = { db, env, log, engine, hub, router, subscriptions, stats };

@@ -39,13 +39,16 @@ const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_ou
  * Sessions ended by someone other than the node holding their socket (a sweep,
  * another node, a supervisor, a sign-out): `ended` names device sessions whose
  * tabs must be told; `signout` names browser sign-ins (auth session hashes)
- * whose sockets must close. Lists are chunked to stay under the payload limit.
+ * whose sockets must close; `webhooks` says a webhook was created or changed
+ * (nodes forget which integrations have one). Lists are chunked to stay under
+ * the payload limit.
  */
 export const controlChannel = channel(
   'sb_control',
   z.discriminatedUnion('k', [
     z.object({ k: z.literal('ended'), s: z.array(z.string().uuid()).max(150), r: endReason }),
     z.object({ k: z.literal('signout'), h: z.array(z.string().max(64)).max(100) }),
+    z.object({ k: z.literal('webhooks') }),
   ]),
 );
 export type ControlMessage = z.infer<typeof controlChannel.payload>;

@@ -67,6 +67,50 @@ export async function enqueueDeliveries(boss: PgBoss, settings: WebhookSettings,
   return queued;
 }
 
+/** How long a node trusts what it read of an integration's webhook, should a change's notification be missed. */
+const ENABLED_TTL_MS = 10_000;
+
+/**
+ * Which integrations have an enabled webhook, as this node last read it. The
+ * live path asks on every batch of ticket events, and almost always the
+ * answer has not changed. Forgotten whenever a webhook is created or changed
+ * anywhere (a control message from `setWebhook`'s transaction), and after
+ * ENABLED_TTL_MS. Being wrong costs only time: a ticket queued for a disabled
+ * webhook finds nothing to deliver, and an event not queued is relayed by the
+ * sweep.
+ */
+class EnabledWebhooks {
+  private readonly known = new Map<string, { enabled: boolean; at: number }>();
+  /** Bumped on every change: an answer read across a change is used, not kept. */
+  private generation = 0;
+
+  constructor(private readonly db: Db) {}
+
+  forget(): void {
+    this.known.clear();
+    this.generation += 1;
+  }
+
+  async of(integrationIds: readonly string[]): Promise<Set<string>> {
+    const now = Date.now();
+    const enabled = new Set<string>();
+    const unknown: string[] = [];
+    for (const id of integrationIds) {
+      const known = this.known.get(id);
+      if (!known || now - known.at > ENABLED_TTL_MS) unknown.push(id);
+      else if (known.enabled) enabled.add(id);
+    }
+    if (unknown.length === 0) return enabled;
+    const generation = this.generation;
+    const hooked = await withEnabledWebhook(this.db, { integrationIds: unknown });
+    for (const id of unknown) {
+      if (hooked.has(id)) enabled.add(id);
+      if (generation === this.generation) this.known.set(id, { enabled: hooked.has(id), at: now });
+    }
+    return enabled;
+  }
+}
+
 export async function startWebhooks(deps: {
   db: Db;
   hub: Hub;
@@ -112,6 +156,10 @@ export async function startWebhooks(deps: {
   });
 
   // The live path: every event of an integration with an enabled webhook queues its ticket.
+  const enabledWebhooks = new EnabledWebhooks(db);
+  const unlistenControl = hub.onControl((message) => {
+    if (message.k === 'webhooks') enabledWebhooks.forget();
+  });
   const pending = new Map<string, string>(); // ticket id → integration id
   let flushing: Promise<void> | undefined;
   const flush = async () => {
@@ -120,7 +168,7 @@ export async function startWebhooks(deps: {
       const batch = [...pending];
       pending.clear();
       try {
-        const hooked = await withEnabledWebhook(db, { integrationIds: [...new Set(batch.map(([, integrationId]) => integrationId))] });
+        const hooked = await enabledWebhooks.of([...new Set(batch.map(([, integrationId]) => integrationId))]);
         const ticketIds = batch.filter(([, integrationId]) => hooked.has(integrationId)).map(([ticketId]) => ticketId);
         if (ticketIds.length) await enqueue(ticketIds);
       } catch (error) {
@@ -158,6 +206,7 @@ export async function startWebhooks(deps: {
         stopped = true;
         clearInterval(timer);
         unsubscribe();
+        unlistenControl();
         await Promise.all([flushing, sweeping]);
         // Waits for running jobs: each ends after its attempt in flight (at most DELIVERY_TIMEOUT_MS).
         await boss.offWork(WEBHOOK_QUEUE).catch((error: unknown) => log.error('stopping webhook workers failed', { error }));

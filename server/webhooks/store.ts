@@ -6,6 +6,7 @@
 import { and, desc, eq, gt, inArray, lt, sql } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../../db/client';
 import { integrations, ticketEvents, webhookCursors, webhookDeliveries, webhooks } from '../../db/schema';
+import { controlChannel } from '../realtime/channels';
 import type { OutboxEvent, TicketState } from './payload';
 import type { AttemptResult } from './post';
 import { newWebhookSecret } from './signature';
@@ -100,6 +101,8 @@ export async function setWebhook(
       // Failures from before it was disabled concern events it will not deliver.
       if (enabling) await tx.update(webhookCursors).set({ failures: 0 }).where(and(eq(webhookCursors.webhookId, existing.id), gt(webhookCursors.failures, 0)));
     }
+    // Every node forgets which integrations have an enabled webhook (server/webhooks/dispatcher.ts).
+    await tx.execute(controlChannel.notify({ k: 'webhooks' }));
     const webhook = await view(tx, { integrationId: id, integration: params.integration });
     if (!webhook) throw new Error('webhook vanished after its write');
     return { webhook, created: !existing, ...(secret ? { secret } : {}) };

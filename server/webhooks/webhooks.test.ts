@@ -152,6 +152,18 @@ describe('delivery', () => {
     expect(log.map((l) => l.id)).toEqual([...log.map((l) => l.id)].sort((a, b) => b - a));
   });
 
+  it('delivers at once for a webhook set up after the node last saw that integration without one', async () => {
+    const d = await desk(1);
+    const before = await d.create(); // the node reads, and remembers, that this integration has no webhook
+    await expect.poll(async () => (await eventsOf(before.id)).length).toBe(2);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // its events have passed the live path
+    await admin.webhooks.set.mutate({ integration: d.name, url: `${receiver.url}${d.path}` });
+    const after = await d.create();
+    // Well inside the remembered answer's lifetime (10 s) and with no sweep in the test: only the change's notice explains it.
+    await expect.poll(() => receiver.of(after.id).map((r) => r.payload.type), { timeout: 3_000 }).toEqual(['created', 'offered']);
+    expect(receiver.of(before.id)).toEqual([]); // enabling starts after the latest event
+  });
+
   it('retries a failing receiver with backoff, then delivers in order; the failed attempts are in the log', async () => {
     const d = await desk(1);
     receiver.failFirst.set(d.path, 2);
