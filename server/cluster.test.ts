@@ -3,6 +3,7 @@
 // The bounds measured are printed, so CI logs keep them.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApiKey, revokeApiKey } from './auth/api-keys';
 import { openDevice, signIn } from './testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from './testing/database';
 import { ROOT, spawnNode, type NodeProcess } from './testing/spawn-node';
@@ -146,3 +147,18 @@ describe('vanishing without a word', () => {
     await Promise.all(devices.map((d) => d.close()));
   });
 });
+
+describe('API keys across nodes', () => {
+  it('a key revoked elsewhere (here, as the CLI does) is refused by a node that trusted it, within moments', async () => {
+    const { key, id } = await createApiKey(t.db, { integration: 'Cluster desk', name: 'cluster', scopes: ['tickets:read'] });
+    const list = () => fetch(`${a.url}/api/trpc/tickets.list`, { headers: { authorization: `Bearer ${key}` } }).then((res) => res.status);
+    expect(await list()).toBe(200);
+    expect(await list()).toBe(200); // node A now answers from what it remembers of the key
+    const revokedAt = Date.now();
+    expect(await revokeApiKey(t.db, { id })).toBe(true);
+    // Far sooner than the 10 s a node trusts a key it read: the revocation's notice reached node A.
+    await expect.poll(list, { timeout: 3_000, interval: 20 }).toBe(401);
+    console.info(`revoked key refused by another node after ${Date.now() - revokedAt} ms`);
+  });
+});
+

@@ -25,6 +25,7 @@ import { Hub } from './realtime/hub';
 import { nodeStats, type NodeStats } from './ops/stats';
 import { Router } from './routing/router';
 import { startWebhooks } from './webhooks/dispatcher';
+import { KeyCache } from './auth/api-keys';
 import { SubscriptionRequests } from './realtime/frames';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
@@ -175,12 +176,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     const webhooks = await startWebhooks({ db, hub, boss: jobs.boss, log, settings: env });
     cleanups.push(() => webhooks.stop());
     const sockets = new SocketRegistry();
+    const keys = new KeyCache(db);
     hub.onControl((message) => {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
       else if (message.k === 'signout') sockets.closeSignedOut(message.h);
+      else if (message.k === 'keys') keys.forget();
     });
     const subscriptions = new SubscriptionRequests(new Set(['roster.watch', 'team.watch']));
-    const services: Services = { db, env, log, engine, hub, router, subscriptions, stats };
+    const services: Services = { db, env, log, engine, hub, router, keys, subscriptions, stats };
 
     // Pages.
     let nextRequest: ((req: IncomingMessage, res: import('node:http').ServerResponse) => Promise<void>) | undefined;

@@ -1,6 +1,7 @@
 // The long-lived parts of a node that procedures use, built once in main.ts
 // and handed to every request through the tRPC context.
 import type { Db } from '../db/client';
+import type { KeyCache } from './auth/api-keys';
 import type { Env } from './env';
 import type { Logger } from './log';
 import type { NodeStats } from './ops/stats';
@@ -16,6 +17,8 @@ export type Services = {
   engine: PresenceEngine;
   hub: Hub;
   router: Router;
+  /** API keys this node authenticated lately. */
+  keys: KeyCache;
   /** Subscription requests of the live views that write their own frames. */
   subscriptions: SubscriptionRequests;
   /** This node's counters, now. */

@@ -1,11 +1,13 @@
 // API keys for integrations (ticketing systems): `Authorization: Bearer sbk_…`.
 // A key is shown once, at creation; only its SHA-256 is stored. Each key has
 // scopes, an optional expiry, a last-used time (renewed at most once a minute)
-// and can be revoked, which takes effect on its next request.
+// and can be revoked, which takes effect on its next request (each node
+// remembers valid keys briefly, and forgets them all on a revocation: KeyCache).
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { apiKeys, integrations } from '../../db/schema';
+import { controlChannel } from '../realtime/channels';
 
 export const SCOPES = ['tickets:write', 'tickets:read', 'presence:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -52,6 +54,48 @@ const touching = new Set<string>();
 
 /** The principal of a presented key, or undefined if unknown, revoked or expired. */
 export async function authenticateKey(db: DbOrTx, key: string): Promise<KeyPrincipal | undefined> {
+  return (await readKey(db, key))?.principal;
+}
+
+/** How long a node trusts a key it read, should the notice of its revocation be missed. */
+const KEY_TTL_MS = 10_000;
+
+/**
+ * The keys this node authenticated lately, by hash, so that a ticketing
+ * system's requests do not each read their key first (a round trip before
+ * every create). Only valid keys are kept, each until its expiry or
+ * KEY_TTL_MS, whichever is sooner. A revocation anywhere sends a `keys`
+ * control message and every node forgets them all; the node that revoked
+ * forgets at once, before it answers.
+ */
+export class KeyCache {
+  private readonly known = new Map<string, { principal: KeyPrincipal; until: number }>();
+  /** Bumped on every revocation: a key read across one is used, not kept. */
+  private generation = 0;
+
+  constructor(private readonly db: DbOrTx) {}
+
+  forget(): void {
+    this.known.clear();
+    this.generation += 1;
+  }
+
+  async authenticate(key: string): Promise<KeyPrincipal | undefined> {
+    const hash = hashKey(key);
+    const known = this.known.get(hash);
+    if (known && Date.now() < known.until) return known.principal;
+    this.known.delete(hash);
+    const generation = this.generation;
+    const read = await readKey(this.db, key);
+    if (read && generation === this.generation) {
+      const until = Math.min(Date.now() + KEY_TTL_MS, read.expiresAt?.getTime() ?? Infinity);
+      this.known.set(hash, { principal: read.principal, until });
+    }
+    return read?.principal;
+  }
+}
+
+async function readKey(db: DbOrTx, key: string): Promise<{ principal: KeyPrincipal; expiresAt: Date | null } | undefined> {
   if (!key.startsWith(KEY_PREFIX) || key.length > 200) return undefined;
   const [row] = await db
     .select({
@@ -59,6 +103,7 @@ export async function authenticateKey(db: DbOrTx, key: string): Promise<KeyPrinc
       integrationId: apiKeys.integrationId,
       integration: integrations.name,
       scopes: apiKeys.scopes,
+      expiresAt: apiKeys.expiresAt,
       usedRecently: sql<boolean>`${apiKeys.lastUsedAt} > now() - interval '1 minute'`,
     })
     .from(apiKeys)
@@ -84,7 +129,10 @@ export async function authenticateKey(db: DbOrTx, key: string): Promise<KeyPrinc
       touching.delete(row.keyId);
     }
   }
-  return { keyId: row.keyId, integrationId: row.integrationId, integration: row.integration, scopes: row.scopes as Scope[] };
+  return {
+    principal: { keyId: row.keyId, integrationId: row.integrationId, integration: row.integration, scopes: row.scopes as Scope[] },
+    expiresAt: row.expiresAt,
+  };
 }
 
 export type KeyInfo = {
@@ -127,12 +175,16 @@ export async function listApiKeys(db: DbOrTx): Promise<KeyInfo[]> {
 
 /** Revokes a key; returns false if there is no such key or it was already revoked. */
 export async function revokeApiKey(db: DbOrTx, params: { id: string }): Promise<boolean> {
-  const rows = await db
-    .update(apiKeys)
-    .set({ revokedAt: sql`now()` })
-    .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
-    .returning({ id: apiKeys.id });
-  return rows.length > 0;
+  return db.transaction(async (tx) => {
+    const rows = await tx
+      .update(apiKeys)
+      .set({ revokedAt: sql`now()` })
+      .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
+      .returning({ id: apiKeys.id });
+    // Every node forgets the keys it trusted (KeyCache).
+    if (rows.length > 0) await tx.execute(controlChannel.notify({ k: 'keys' }));
+    return rows.length > 0;
+  });
 }
 
 /** The key a request presents: `Authorization: Bearer …` (HTTP) or a WebSocket's connection params. */

@@ -40,7 +40,8 @@ const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_ou
  * another node, a supervisor, a sign-out): `ended` names device sessions whose
  * tabs must be told; `signout` names browser sign-ins (auth session hashes)
  * whose sockets must close; `webhooks` says a webhook was created or changed
- * (nodes forget which integrations have one). Lists are chunked to stay under
+ * (nodes forget which integrations have one); `keys` says an API key was
+ * revoked (nodes forget the keys they trusted). Lists are chunked to stay under
  * the payload limit.
  */
 export const controlChannel = channel(
@@ -49,6 +50,7 @@ export const controlChannel = channel(
     z.object({ k: z.literal('ended'), s: z.array(z.string().uuid()).max(150), r: endReason }),
     z.object({ k: z.literal('signout'), h: z.array(z.string().max(64)).max(100) }),
     z.object({ k: z.literal('webhooks') }),
+    z.object({ k: z.literal('keys') }),
   ]),
 );
 export type ControlMessage = z.infer<typeof controlChannel.payload>;

@@ -5,7 +5,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import { TRPCError } from '@trpc/server';
 import type { WebSocket } from 'ws';
 import type { SessionUser } from '../../db/queries/people';
-import { authenticateKey, bearerToken, type KeyPrincipal } from '../auth/api-keys';
+import { bearerToken, type KeyPrincipal } from '../auth/api-keys';
 import { hashToken, readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
 import type { Services } from '../services';
 
@@ -37,7 +37,7 @@ async function fromRequest(services: Services, req: IncomingMessage) {
   const token = key ? undefined : readCookie(req.headers.cookie, SESSION_COOKIE);
   return {
     services,
-    apiKey: key ? await authenticateKey(services.db, key) : undefined,
+    apiKey: key ? await services.keys.authenticate(key) : undefined,
     user: await userForToken(services.db, token),
     token,
     authSessionId: token ? hashToken(token) : undefined,

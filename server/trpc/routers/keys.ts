@@ -24,6 +24,7 @@ export const keysRouter = router({
   list: adminProcedure.query(({ ctx }) => listApiKeys(ctx.services.db)),
   revoke: adminProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
     if (!(await revokeApiKey(ctx.services.db, input))) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such active key' });
+    ctx.services.keys.forget(); // here at once; the other nodes on the control message
     return { ok: true as const };
   }),
 });
