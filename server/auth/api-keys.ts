@@ -8,6 +8,7 @@ import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import { apiKeys, integrations } from '../../db/schema';
 import { controlChannel } from '../realtime/channels';
+import { Remembered } from '../realtime/remembered';
 
 export const SCOPES = ['tickets:write', 'tickets:read', 'presence:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
@@ -69,28 +70,21 @@ const KEY_TTL_MS = 10_000;
  * forgets at once, before it answers.
  */
 export class KeyCache {
-  private readonly known = new Map<string, { principal: KeyPrincipal; until: number }>();
-  /** Bumped on every revocation: a key read across one is used, not kept. */
-  private generation = 0;
+  private readonly known = new Remembered<KeyPrincipal>();
 
   constructor(private readonly db: DbOrTx) {}
 
   forget(): void {
-    this.known.clear();
-    this.generation += 1;
+    this.known.forget();
   }
 
   async authenticate(key: string): Promise<KeyPrincipal | undefined> {
     const hash = hashKey(key);
     const known = this.known.get(hash);
-    if (known && Date.now() < known.until) return known.principal;
-    this.known.delete(hash);
-    const generation = this.generation;
+    if (known) return known;
+    const token = this.known.token;
     const read = await readKey(this.db, key);
-    if (read && generation === this.generation) {
-      const until = Math.min(Date.now() + KEY_TTL_MS, read.expiresAt?.getTime() ?? Infinity);
-      this.known.set(hash, { principal: read.principal, until });
-    }
+    if (read) this.known.set(hash, read.principal, Math.min(Date.now() + KEY_TTL_MS, read.expiresAt?.getTime() ?? Infinity), token);
     return read?.principal;
   }
 }

@@ -17,6 +17,7 @@ import type { Db } from '../../db/client';
 import type { Env } from '../env';
 import type { Logger } from '../log';
 import type { Hub, TicketDelta } from '../realtime/hub';
+import { Remembered } from '../realtime/remembered';
 import { deliverTicket, WebhookDeliveryError } from './delivery';
 import { withEnabledWebhook } from './store';
 import { sweepWebhooks } from './sweep';
@@ -80,32 +81,29 @@ const ENABLED_TTL_MS = 10_000;
  * sweep.
  */
 class EnabledWebhooks {
-  private readonly known = new Map<string, { enabled: boolean; at: number }>();
-  /** Bumped on every change: an answer read across a change is used, not kept. */
-  private generation = 0;
+  private readonly known = new Remembered<boolean>();
 
   constructor(private readonly db: Db) {}
 
   forget(): void {
-    this.known.clear();
-    this.generation += 1;
+    this.known.forget();
   }
 
   async of(integrationIds: readonly string[]): Promise<Set<string>> {
-    const now = Date.now();
     const enabled = new Set<string>();
     const unknown: string[] = [];
     for (const id of integrationIds) {
       const known = this.known.get(id);
-      if (!known || now - known.at > ENABLED_TTL_MS) unknown.push(id);
-      else if (known.enabled) enabled.add(id);
+      if (known === undefined) unknown.push(id);
+      else if (known) enabled.add(id);
     }
     if (unknown.length === 0) return enabled;
-    const generation = this.generation;
+    const token = this.known.token;
     const hooked = await withEnabledWebhook(this.db, { integrationIds: unknown });
+    const until = Date.now() + ENABLED_TTL_MS;
     for (const id of unknown) {
       if (hooked.has(id)) enabled.add(id);
-      if (generation === this.generation) this.known.set(id, { enabled: hooked.has(id), at: now });
+      this.known.set(id, hooked.has(id), until, token);
     }
     return enabled;
   }
