@@ -30,6 +30,7 @@ import { SubscriptionRequests } from './realtime/frames';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
 import { httpContextFactory, wsContextFactory } from './trpc/context';
+import { LIVE_VIEW_PATHS } from './trpc/routers/roster';
 import { appRouter } from './trpc/router';
 
 export const TRPC_PATH = '/api/trpc';
@@ -182,7 +183,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       else if (message.k === 'signout') sockets.closeSignedOut(message.h);
       else if (message.k === 'keys') keys.forget();
     });
-    const subscriptions = new SubscriptionRequests(new Set(['roster.watch', 'team.watch']));
+    const subscriptions = new SubscriptionRequests(new Set(LIVE_VIEW_PATHS));
     const services: Services = { db, env, log, engine, hub, router, keys, subscriptions, stats };
 
     // Pages.

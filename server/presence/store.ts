@@ -246,7 +246,7 @@ async function applyChange(
 }
 
 function holdsTickets(row: PresenceRow): boolean {
-  return Object.values(row.load ?? {}).some((n) => Number(n) > 0);
+  return Object.values(row.load).some((n) => n > 0);
 }
 
 /** Attaches a connection to the agent's session for `clientSessionId`, creating or taking it over. */

@@ -55,10 +55,11 @@ export class SubscriptionRequests {
   /** The request a procedure serves, taken once; undefined if none was read for it. */
   take(socket: WebSocket | undefined, key: RequestKey): SubscriptionTarget | undefined {
     const requests = socket && this.pending.get(socket);
-    const queue = requests?.get(keyOf(key));
+    const name = keyOf(key);
+    const queue = requests?.get(name);
     const request = queue?.shift();
     if (!request || !socket) return undefined;
-    if (queue!.length === 0) requests!.delete(keyOf(key));
+    if (queue!.length === 0) requests!.delete(name);
     return { socket, ...request };
   }
 

@@ -168,6 +168,11 @@ async function* watchRows<Row, Out>(
     : undefined;
   const writeChanges = (eventId: number, deltas: readonly RosterDelta[]) =>
     write!(eventId, `{"type":"agents","eventId":${eventId},"changes":[${deltas.map((d) => view.changeJson(d)).join(',')}]}`);
+  /** One `agents` message, written or yielded (`yield*` it). */
+  function* sendChanges(eventId: number, deltas: readonly RosterDelta[]): Generator<Out, void> {
+    if (write) writeChanges(eventId, deltas);
+    else yield wrap({ type: 'agents', eventId, changes: deltas.map((d) => view.change(d)) });
+  }
 
   // Everything up to `cursor` has been sent (or was not the subscriber's to see).
   let cursor = 0;
@@ -197,24 +202,17 @@ async function* watchRows<Row, Out>(
           cursor = delta.eventId;
           if (visible(delta.row)) changes.push(delta);
           if (changes.length === CHANGES_PER_MESSAGE) {
-            if (write) writeChanges(cursor, changes);
-            else yield wrap({ type: 'agents', eventId: cursor, changes: changes.map((d) => view.change(d)) });
+            yield* sendChanges(cursor, changes);
             changes = [];
           }
         }
-        if (changes.length) {
-          if (write) writeChanges(cursor, changes);
-          else yield wrap({ type: 'agents', eventId: cursor, changes: changes.map((d) => view.change(d)) });
-        }
+        if (changes.length) yield* sendChanges(cursor, changes);
         if (page.length < REPLAY_PAGE) break;
       }
-    } else if (write) {
-      // In a function of its own, for the same reason as snapshotEvent below.
-      cursor = await writeSnapshot(deps.db, teams, view.of, write);
     } else {
-      // Yielded from a generator of its own, so no local of this long-lived one keeps the rows once sent
+      // Sent from a generator of its own, so no local of this long-lived one keeps the rows once sent
       // (a suspended generator keeps all its locals alive, and 5,000 rows per subscriber add up).
-      cursor = yield* snapshotEvent(deps.db, teams, view.of, wrap);
+      cursor = yield* snapshotEvent(deps.db, teams, view.of, wrap, write);
     }
     live = true;
     while (await mailbox.arrival()) {
@@ -230,10 +228,7 @@ async function* watchRows<Row, Out>(
         cursor = delta.eventId;
         changes.push(delta);
       }
-      if (changes.length) {
-        if (write) writeChanges(cursor, changes);
-        else yield wrap({ type: 'agents', eventId: cursor, changes: changes.map((d) => view.change(d)) });
-      }
+      if (changes.length) yield* sendChanges(cursor, changes);
       if (!write && backedUp()) await drained(socket!, signal);
     }
   } finally {
@@ -241,27 +236,18 @@ async function* watchRows<Row, Out>(
   }
 }
 
-/** Writes the snapshot; returns the id of the last event it includes. */
-async function writeSnapshot<Row>(
-  db: Db,
-  teams: TeamScope,
-  view: (row: RosterRow) => Row,
-  write: (eventId: number, json: string) => void,
-): Promise<number> {
-  const snapshot = await rosterSnapshot(db, { teamIds: teams });
-  write(snapshot.lastEventId, JSON.stringify({ type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) }));
-  return snapshot.lastEventId;
-}
-
-/** Yields the snapshot; returns the id of the last event it includes. */
+/** Writes (with `write`) or yields the snapshot; returns the id of the last event it includes. */
 async function* snapshotEvent<Row, Out>(
   db: Db,
   teams: TeamScope,
   view: (row: RosterRow) => Row,
   wrap: Wrap<WatchEvent<Row>, Out>,
+  write: ((eventId: number, json: string) => void) | undefined,
 ): AsyncGenerator<Out, number> {
   const snapshot = await rosterSnapshot(db, { teamIds: teams });
-  yield wrap({ type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) });
+  const event: WatchEvent<Row> = { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) };
+  if (write) write(event.eventId, JSON.stringify(event));
+  else yield wrap(event);
   return snapshot.lastEventId;
 }
 

@@ -20,10 +20,13 @@ export const watchInput = z
   })
   .optional();
 
+/** The live views that write their own frames (server/realtime/frames.ts): node.ts reads their requests. */
+export const LIVE_VIEW_PATHS = ['roster.watch', 'team.watch'] as const;
+
 /** What a live view (roster.watch, team.watch) is asked for: its input and the caller's context. */
 export function watchParams(
   ctx: { user: SessionUser; socket: Context['socket']; services: Pick<Services, 'subscriptions'> },
-  path: string,
+  path: (typeof LIVE_VIEW_PATHS)[number],
   input: z.infer<typeof watchInput>,
   signal: AbortSignal | undefined,
 ): WatchParams {
