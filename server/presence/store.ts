@@ -41,7 +41,14 @@ export type ChangeResult = { changed: boolean; status: Status; version: number }
 export type PresenceRow = typeof agentPresence.$inferSelect;
 
 export async function changeAgent(db: DbOrTx, opts: ChangeOptions): Promise<ChangeResult> {
-  if (isPool(db)) return retrying(() => changeInTwoTrips(db, opts));
+  if (isPool(db)) {
+    const { manual } = opts;
+    if (manual && !opts.change && !opts.loadChanged && !opts.ticketEvents?.length) {
+      const done = await retrying(() => setManualInOneCall(db, opts.agentId, manual));
+      if (done) return done;
+    }
+    return retrying(() => changeInTwoTrips(db, opts));
+  }
   return retrying(() => db.transaction(async (tx) => {
     const [current] = await tx
       .select()
@@ -85,6 +92,24 @@ async function changeInTwoTrips(db: Db, opts: ChangeOptions): Promise<ChangeResu
   } finally {
     await trip.close();
   }
+}
+
+/**
+ * A chosen or imposed status with no session change, the warm path: one
+ * statement, `sb_set_manual` (migration 0007), in one round trip and its own
+ * transaction. It applies the same rule as `aggregate` (a test holds the SQL
+ * and the TypeScript equal). Undefined when the agent leaves holding tickets:
+ * nothing was written, and taking back offers needs the longer transaction.
+ */
+async function setManualInOneCall(db: Db, agentId: string, manual: NonNullable<ChangeOptions['manual']>): Promise<ChangeResult | undefined> {
+  const [row] = await db.$client<Array<{ outcome: 'changed' | 'unchanged' | 'missing' | 'holds_tickets'; status: Status; version: number }>>`
+    select outcome, new_status as status, new_version as version
+      from sb_set_manual(${agentId}::uuid, ${manual.status}::agent_status, ${manual.reason}::manual_reason,
+                         ${manual.actorId ?? null}::uuid, ${manual.note ?? null}::text,
+                         ${presenceChannel.name}::text, ${presenceChannel.encode({ n: 1 })}::text)`;
+  if (!row || row.outcome === 'missing') throw new NotAnAgentError(agentId);
+  if (row.outcome === 'holds_tickets') return undefined;
+  return { changed: row.outcome === 'changed', status: row.status, version: row.version };
 }
 
 function lockPresence(q: postgres.Sql, agentId: string) {

@@ -8,6 +8,10 @@ function channel<T extends z.ZodType>(name: string, payload: T) {
   return {
     name,
     payload,
+    /** The payload as sent, checked against the schema (for a statement that rings the doorbell itself). */
+    encode(value: z.infer<T>): string {
+      return JSON.stringify(payload.parse(value));
+    },
     /** A `select pg_notify(...)` to run inside the writing transaction. */
     notify(value: z.infer<T>): SQL {
       return sql`select pg_notify(${name}, ${JSON.stringify(payload.parse(value))})`;

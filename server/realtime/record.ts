@@ -57,25 +57,15 @@ export function recordStatement(write: RecordWrite): SQL | undefined {
   if (!p && tickets.length === 0) return undefined;
   const parts: SQL[] = [];
   if (p) {
-    parts.push(sql`changed as (
-      update agent_presence
-         set manual_status = ${p.manualStatus}::agent_status, manual_reason = ${p.manualReason}::manual_reason,
-             manual_actor_id = ${p.manualActorId}::uuid, manual_note = ${p.manualNote}::text,
-             status = ${p.status}::agent_status, reason = ${p.reason}::status_reason,
-             devices = ${p.devices}::int, version = version + 1,
-             load = (select coalesce(jsonb_object_agg(x.channel, x.n), '{}') from
-                      (select channel, count(*)::int as n from tickets
-                        where agent_id = ${p.agentId}::uuid and state in ('offered', 'assigned') group by channel) x)
-             ${p.statusChanged ? sql`, since = now()` : sql``}
-             ${p.touchSeen ? sql`, last_seen_at = now()` : sql``}
-       where agent_id = ${p.agentId}::uuid
-      returning agent_id, version, since)`);
+    // The row and its event: sb_record_presence (migration 0007), shared with sb_set_manual.
+    const bell = write.notifyPresence ? presenceChannel.name : null;
+    const payload = write.notifyPresence ? presenceChannel.encode({ n: 1 }) : null;
     parts.push(sql`p_event as (
-      insert into presence_events (agent_id, version, status, previous_status, reason, since, devices, actor_id, note)
-      select agent_id, version, ${p.status}::agent_status, ${p.previousStatus}::agent_status, ${p.reason}::status_reason,
-             since, ${p.devices}::int, ${p.manualActorId}::uuid, ${p.manualNote}::text
-        from changed
-      returning id, version)`);
+      select event_id as id, new_version as version from sb_record_presence(
+        ${p.agentId}::uuid, ${p.manualStatus}::agent_status, ${p.manualReason}::manual_reason,
+        ${p.manualActorId}::uuid, ${p.manualNote}::text, ${p.status}::agent_status, ${p.reason}::status_reason,
+        ${p.previousStatus}::agent_status, ${p.devices}::int, ${p.statusChanged}::boolean, ${p.touchSeen}::boolean,
+        ${bell}::text, ${payload}::text))`);
   }
   if (tickets.length) {
     const rows = tickets.map((e, n) => ({
@@ -101,9 +91,8 @@ export function recordStatement(write: RecordWrite): SQL | undefined {
       returning id)`);
   }
   const presenceColumns = p
-    ? sql`(select id from p_event) as "presenceEventId", (select version from p_event) as version,
-          ${write.notifyPresence ? sql`(select pg_notify(${presenceChannel.name}, json_build_object('n', 1)::text) from p_event)` : sql`null`} as p_rang`
-    : sql`null as "presenceEventId", null as version, null as p_rang`;
+    ? sql`(select id from p_event) as "presenceEventId", (select version from p_event) as version`
+    : sql`null as "presenceEventId", null as version`;
   const ticketColumns = tickets.length
     ? sql`(select pg_notify(${ticketChannel.name}, json_build_object('n', count(*))::text) from t_events) as t_rang`
     : sql`null as t_rang`;

@@ -250,6 +250,27 @@ describe('timeouts and re-routing', () => {
     ]);
   });
 
+  it('sends an offered ticket back at once when its agent chooses away, and on to the next agent', async () => {
+    const { agents, queue } = await team(2);
+    const [a, b] = [agents[0]!, agents[1]!];
+    await online(a.id);
+    const ticket = await create(queue);
+    expect((await stateOf(ticket.id)).agentId).toBe(a.id);
+    await online(b.id);
+    // A chosen status with an offer in hand: the one-statement path must not drop the offer on the floor.
+    await node.services.engine.setStatus({ agentId: a.id, status: 'away' });
+    await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: b.id });
+    const events = await t.sql`select type, reason from ticket_events where ticket_id = ${ticket.id} order by id`;
+    expect(events.map((e) => [e.type, e.reason])).toEqual([
+      ['created', null],
+      ['offered', null],
+      ['requeued', 'agent_away'],
+      ['offered', null],
+    ]);
+    const [row] = await t.sql`select status, reason, load from agent_presence where agent_id = ${a.id}`;
+    expect(row).toEqual({ status: 'away', reason: 'manual', load: {} });
+  });
+
   it('sends an accepted ticket back once its agent has been away longer than ASSIGNED_REQUEUE_AFTER_MS, and on to the next agent', async () => {
     const { agents, queue } = await team(2);
     const [a, b] = [agents[0]!, agents[1]!];
