@@ -8,7 +8,7 @@
 import type postgres from 'postgres';
 import { PostgresJsSession, PostgresJsTransaction } from 'drizzle-orm/postgres-js';
 import { PgDialect } from 'drizzle-orm/pg-core';
-import type { SQL, SQLWrapper } from 'drizzle-orm';
+import { sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import { preparing, type Db, type DbOrTx, type Tx } from './client';
 
 const dialect = new PgDialect({ casing: 'snake_case' });
@@ -33,6 +33,20 @@ export async function executePrepared<R extends Record<string, unknown>>(db: DbO
   if (!isPool(db)) return [...(await db.execute<R>(statement))] as R[];
   const query = dialect.sqlToQuery(statement);
   return [...(await db.$client.unsafe<R[]>(query.sql, query.params as postgres.ParameterOrJSON<never>[], { prepare: true }))];
+}
+
+/**
+ * A parameter of a prepared statement, given through a sub-select the planner
+ * cannot see into (`where id > ${opaque(cursor, 'bigint')}`). When a custom
+ * plan for the actual value always looks cheaper than the generic plan (a
+ * cursor at the newest id; an array of one channel), PostgreSQL plans every
+ * execution anew, and for the hub's log reads that planning cost ten times the
+ * read (0.4 ms against 0.04 ms with 5,000 agents). With the value hidden, the
+ * two cost the same, and after five executions it keeps the generic plan: for
+ * these statements the same index scans.
+ */
+export function opaque(value: unknown, type: 'bigint' | 'ticket_channel[]'): SQL {
+  return sql`(select ${value}::${sql.raw(type)})`;
 }
 
 export class Pipelined {

@@ -3,7 +3,7 @@
 // client replaces, never merges), and carries the version it was read at.
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
-import { executePrepared } from '../pipelined';
+import { executePrepared, opaque } from '../pipelined';
 import type { Channel } from '../schema';
 
 export type RosterStatus = 'available' | 'busy' | 'away' | 'offline';
@@ -85,14 +85,15 @@ export async function rosterDeltasAfter(
   db: DbOrTx,
   params: { afterId: number; limit: number },
 ): Promise<Array<{ eventId: number; row: RosterRow }>> {
-  // Prepared: each node runs this on every doorbell.
+  // Prepared: each node runs this on every doorbell. The cursor is read through
+  // a sub-select (`opaque`), so that PostgreSQL keeps one generic plan.
   const rows = await executePrepared<RawRow & { eventId: string }>(db, sql`
     select e.id as "eventId", u.id as "agentId", u.name, u.email, e.status, e.reason, e.since, e.devices, e.version,
            ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
            case when e.reason = 'forced' then (select a.name from users a where a.id = e.actor_id) end as "forcedBy",
            case when e.reason = 'forced' then e.note end as note
       from presence_events e join users u on u.id = e.agent_id join agent_presence p on p.agent_id = e.agent_id
-     where e.id > ${params.afterId}::bigint
+     where e.id > ${opaque(params.afterId, 'bigint')}
      order by e.id
      limit ${params.limit}::int`);
   return rows.map(({ eventId, ...row }) => ({ eventId: Number(eventId), row: toRow(row) }));

@@ -2,7 +2,7 @@
 // ticket event feed after an id, an agent's open work, and queue statistics.
 import { sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
-import { executePrepared } from '../pipelined';
+import { executePrepared, opaque } from '../pipelined';
 import type { Channel } from '../schema';
 
 export type TicketState = 'queued' | 'offered' | 'assigned' | 'completed' | 'cancelled';
@@ -178,7 +178,7 @@ export async function ticketEventsAfter(db: DbOrTx, params: { afterId: number; l
     select e.id as "eventId", e.ticket_id as "ticketId", k.external_id as "externalId", e.integration_id as "integrationId",
            k.queue_id as "queueId", e.type, e.state, e.agent_id as "agentId", e.reason, e.version, e.at
       from ticket_events e join tickets k on k.id = e.ticket_id
-     where e.id > ${params.afterId}::bigint
+     where e.id > ${opaque(params.afterId, 'bigint')}
        and ${params.integrationId ? sql`e.integration_id = ${params.integrationId}::uuid` : sql`true`}
      order by e.id
      limit ${params.limit}::int`);

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql, type SQLWrapper } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
-import { Pipelined } from '../../db/pipelined';
+import { opaque, Pipelined } from '../../db/pipelined';
 import { retrying, StartOver } from '../../db/retry';
 import { agentPresence, queues, tickets, type Channel } from '../../db/schema';
 import { changeLockedAgent, loadChange, type PresenceRow } from '../presence/store';
@@ -169,7 +169,7 @@ const CLAIM_WINDOW = 10;
 async function sendWaiting(trip: Pipelined, queue: Queue, channels: readonly Channel[]): Promise<TicketRow[]> {
   if (channels.length === 0) return [];
   const rows = await trip.send(sql`
-    select k.* from unnest(${`{${channels.join(',')}}`}::ticket_channel[]) as c(channel)
+    select k.* from unnest(${opaque(`{${channels.join(',')}}`, 'ticket_channel[]')}) as c(channel)
      cross join lateral (
        select * from tickets
         where queue_id = ${queue.id} and state = 'queued' and channel = c.channel
