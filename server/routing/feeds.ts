@@ -72,22 +72,96 @@ function pinger(signal: AbortSignal) {
   };
 }
 
+const OPEN_STATES: ReadonlySet<string> = new Set(['offered', 'assigned']);
+
+/** The order openTicketsOf gives: held tickets before offers (the enum's order, descending), then oldest first. */
+function byOpenOrder(a: TicketSummary, b: TicketSummary): number {
+  if (a.state !== b.state) return a.state === 'assigned' ? -1 : 1;
+  if (a.createdAt !== b.createdAt) return a.createdAt < b.createdAt ? -1 : 1;
+  return a.id < b.id ? -1 : a.id > b.id ? 1 : 0;
+}
+
+/**
+ * An agent's open work kept from the ticket feed: an acceptance or a ticket
+ * leaving the agent is applied from its event; a ticket arriving (an offer)
+ * needs its subject and the rest, so it asks for a read of the whole list.
+ * Events carry the ticket's version, so an event older than the row read is
+ * ignored; events that arrive while a read is in flight are held and applied
+ * on top of it (the read may or may not include them).
+ */
+export class OpenWork {
+  private readonly open = new Map<string, TicketSummary>();
+  private held: TicketDelta[] | undefined;
+  /** The list must be read again before the next view. */
+  stale = true;
+
+  constructor(private readonly agentId: string) {}
+
+  /**
+   * Whether the event changed the view (then a new view is due). During a read
+   * it is held, and the view that follows the read includes it.
+   */
+  offer(event: TicketDelta): boolean {
+    if (this.held) {
+      this.held.push(event);
+      return false;
+    }
+    return this.apply(event);
+  }
+
+  /** Replaces the list with a read, then re-applies what arrived while it was made. */
+  async read(fetch: () => Promise<TicketSummary[]>): Promise<void> {
+    this.stale = false;
+    const held: TicketDelta[] = (this.held = []);
+    let rows: TicketSummary[];
+    try {
+      rows = await fetch();
+    } finally {
+      this.held = undefined;
+    }
+    this.open.clear();
+    for (const row of rows) this.open.set(row.id, row);
+    for (const event of held) this.apply(event);
+  }
+
+  view(): TicketSummary[] {
+    return [...this.open.values()].sort(byOpenOrder);
+  }
+
+  private apply(event: TicketDelta): boolean {
+    const known = this.open.get(event.ticketId);
+    if (!known) {
+      if (event.agentId !== this.agentId || !OPEN_STATES.has(event.state)) return false;
+      this.stale = true;
+      return true;
+    }
+    if (event.version <= known.version) return false;
+    if (event.agentId !== this.agentId || !OPEN_STATES.has(event.state)) {
+      this.open.delete(event.ticketId);
+    } else if (event.type === 'accepted') {
+      this.open.set(event.ticketId, { ...known, state: 'assigned', acceptedAt: event.at, offerExpiresAt: null, version: event.version });
+    } else {
+      this.stale = true;
+    }
+    return true;
+  }
+}
+
 /** An agent's offers and held tickets: now, then after every change to any of them. */
 export async function* watchWork(
   deps: { db: Db; hub: Hub },
   params: { agentId: string; signal: AbortSignal },
 ): AsyncGenerator<{ tickets: TicketSummary[] }> {
-  const mine = new Set<string>();
+  const work = new OpenWork(params.agentId);
   const changes = pinger(params.signal);
   const unsubscribe = deps.hub.tickets.subscribe((d) => {
-    if (d.agentId === params.agentId || mine.has(d.ticketId)) changes.ping();
+    if (work.offer(d)) changes.ping();
   });
   try {
     while (await changes.next()) {
-      const tickets = await openTicketsOf(deps.db, params);
-      mine.clear();
-      for (const t of tickets) mine.add(t.id);
-      yield { tickets };
+      if (work.stale) await work.read(() => openTicketsOf(deps.db, params));
+      if (work.stale) changes.ping(); // an offer arrived during the read
+      yield { tickets: work.view() };
     }
   } finally {
     unsubscribe();
