@@ -62,8 +62,7 @@ DECLARE
 BEGIN
   SELECT * INTO cur FROM agent_presence p WHERE p.agent_id = p_agent FOR UPDATE;
   IF NOT FOUND THEN
-    outcome := 'missing';
-    RETURN NEXT;
+    RETURN QUERY SELECT 'missing', NULL::agent_status, NULL::int;
     RETURN;
   END IF;
   SELECT count(*)::int, (count(*) FILTER (WHERE s.activity = 'idle'))::int INTO n_devices, n_idle
@@ -72,18 +71,12 @@ BEGIN
   IF nxt.status = cur.status AND nxt.reason = cur.reason AND n_devices = cur.devices
      AND p_manual_status = cur.manual_status AND p_manual_reason = cur.manual_reason
      AND p_actor IS NOT DISTINCT FROM cur.manual_actor_id AND p_note IS NOT DISTINCT FROM cur.manual_note THEN
-    outcome := 'unchanged';
-    new_status := cur.status;
-    new_version := cur.version;
-    RETURN NEXT;
+    RETURN QUERY SELECT 'unchanged', cur.status, cur.version;
     RETURN;
   END IF;
   IF nxt.status <> cur.status AND nxt.status IN ('away', 'offline')
      AND EXISTS (SELECT 1 FROM jsonb_each_text(cur.load) l WHERE l.value::int > 0) THEN
-    outcome := 'holds_tickets';
-    new_status := cur.status;
-    new_version := cur.version;
-    RETURN NEXT;
+    RETURN QUERY SELECT 'holds_tickets', cur.status, cur.version;
     RETURN;
   END IF;
   SELECT r.new_version INTO new_version
