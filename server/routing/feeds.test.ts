@@ -106,6 +106,17 @@ describe('OpenWork', () => {
     ]);
     expect(work.stale).toBe(false);
   });
+
+  it('reads again when more events arrived during a read than it holds', async () => {
+    const work = new OpenWork(ME, 2);
+    await work.read(async () => {
+      for (const id of ['t1', 't2', 't3']) work.offer(event(id, { type: 'offered', state: 'offered', agentId: 'someone-else' }));
+      return [];
+    });
+    expect(work.stale).toBe(true);
+    await work.read(async () => []);
+    expect(work.stale).toBe(false);
+  });
 });
 
 describe('work.watch through a node', () => {

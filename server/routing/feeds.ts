@@ -92,10 +92,19 @@ function byOpenOrder(a: TicketSummary, b: TicketSummary): number {
 export class OpenWork {
   private readonly open = new Map<string, TicketSummary>();
   private held: TicketDelta[] | undefined;
+  private heldOverflowed = false;
   /** The list must be read again before the next view. */
   stale = true;
 
-  constructor(private readonly agentId: string) {}
+  constructor(
+    private readonly agentId: string,
+    /**
+     * Events held during one read, at most (every ticket event of the
+     * cluster arrives here). Past it they are dropped and the list is read
+     * again: that read sees what the dropped events did.
+     */
+    private readonly holdLimit = 10_000,
+  ) {}
 
   /**
    * Whether the event changed the view (then a new view is due). During a read
@@ -103,7 +112,8 @@ export class OpenWork {
    */
   offer(event: TicketDelta): boolean {
     if (this.held) {
-      this.held.push(event);
+      if (this.held.length < this.holdLimit) this.held.push(event);
+      else this.heldOverflowed = true;
       return false;
     }
     return this.apply(event);
@@ -112,6 +122,7 @@ export class OpenWork {
   /** Replaces the list with a read, then re-applies what arrived while it was made. */
   async read(fetch: () => Promise<TicketSummary[]>): Promise<void> {
     this.stale = false;
+    this.heldOverflowed = false;
     const held: TicketDelta[] = (this.held = []);
     let rows: TicketSummary[];
     try {
@@ -122,6 +133,7 @@ export class OpenWork {
     this.open.clear();
     for (const row of rows) this.open.set(row.id, row);
     for (const event of held) this.apply(event);
+    if (this.heldOverflowed) this.stale = true;
   }
 
   view(): TicketSummary[] {
