@@ -23,6 +23,9 @@ type Doorbell = { name: string };
 /** One event log followed from a cursor, delivered to local subscribers in id order. */
 export class LogTail<T extends { eventId: number }> {
   private readonly listeners = new Set<(event: T) => void>();
+  /** Listeners of one key's events only (an agent's own view): found by key, not offered every event. */
+  private readonly keyed = new Map<string, Set<(event: T) => void>>();
+  private keyedCount = 0;
   private cursor = 0;
   private draining: Promise<void> | undefined;
   private again = false;
@@ -35,6 +38,8 @@ export class LogTail<T extends { eventId: number }> {
       doorbell: Doorbell;
       latest: () => Promise<number>;
       readAfter: (afterId: number, limit: number) => Promise<T[]>;
+      /** The key `subscribeTo` listeners are found by. */
+      keyOf?: (event: T) => string;
     },
   ) {}
 
@@ -44,7 +49,7 @@ export class LogTail<T extends { eventId: number }> {
   }
 
   get subscribers(): number {
-    return this.listeners.size;
+    return this.listeners.size + this.keyedCount;
   }
 
   async start(): Promise<void> {
@@ -63,6 +68,20 @@ export class LogTail<T extends { eventId: number }> {
   subscribe(listener: (event: T) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
+  }
+
+  /** Events whose key (`keyOf`) is `key` only; a node may hold thousands of these. */
+  subscribeTo(key: string, listener: (event: T) => void): () => void {
+    let set = this.keyed.get(key);
+    if (!set) this.keyed.set(key, (set = new Set()));
+    set.add(listener);
+    this.keyedCount += 1;
+    const mine = set;
+    return () => {
+      if (!mine.delete(listener)) return;
+      this.keyedCount -= 1;
+      if (mine.size === 0 && this.keyed.get(key) === mine) this.keyed.delete(key);
+    };
   }
 
   /** Reads and delivers every event after the cursor; coalesces rings that arrive meanwhile. */
@@ -84,6 +103,8 @@ export class LogTail<T extends { eventId: number }> {
           for (const event of events) {
             this.cursor = event.eventId;
             for (const listener of this.listeners) this.deliver(listener, event);
+            const keyed = this.deps.keyOf && this.keyed.get(this.deps.keyOf(event));
+            if (keyed) for (const listener of keyed) this.deliver(listener, event);
           }
           if (events.length < BATCH) break;
         }
@@ -108,6 +129,9 @@ export class LogTail<T extends { eventId: number }> {
     const unlisten = this.unlisten;
     this.unlisten = undefined;
     this.listeners.clear();
+    for (const set of this.keyed.values()) set.clear();
+    this.keyed.clear();
+    this.keyedCount = 0;
     await unlisten?.().catch(() => {});
     await this.draining;
   }
@@ -129,6 +153,7 @@ export class Hub {
       doorbell: presenceChannel,
       latest: () => latestEventId(db),
       readAfter: (afterId, limit) => rosterDeltasAfter(db, { afterId, limit }),
+      keyOf: (delta) => delta.row.agentId,
     });
     this.tickets = new LogTail({
       sql,
@@ -162,6 +187,10 @@ export class Hub {
   }
   subscribe(listener: (delta: RosterDelta) => void): () => void {
     return this.presence.subscribe(listener);
+  }
+  /** One agent's roster changes (its own view). */
+  subscribeAgent(agentId: string, listener: (delta: RosterDelta) => void): () => void {
+    return this.presence.subscribeTo(agentId, listener);
   }
   ring(): Promise<void> {
     return this.presence.ring();

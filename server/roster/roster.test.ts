@@ -52,6 +52,30 @@ function watch(cookie: string, input: { lastEventId?: string } = {}) {
   return { seen, stop: async () => { sub.unsubscribe(); await client.close(); } };
 }
 
+describe('the hub', () => {
+  it('hands a subscription to one agent that agent’s changes only, and counts it while it lasts', async () => {
+    const [mine, other] = [red.agents[2]!.id, red.agents[3]!.id];
+    // First in the file: no other subscription is still ending while this one counts.
+    const before = node.services.hub.subscribers;
+    const got: string[] = [];
+    const all: string[] = [];
+    const stop = node.services.hub.subscribeAgent(mine, (d) => got.push(d.row.agentId));
+    const again = node.services.hub.subscribeAgent(mine, () => undefined);
+    const everyone = node.services.hub.subscribe((d) => all.push(d.row.agentId));
+    expect(node.services.hub.subscribers).toBe(before + 3);
+    await burst([mine, other], 2);
+    // Both agents' changes went through the hub; the agent's own subscription got its two only.
+    await expect.poll(() => all.filter((a) => a === other).length).toBe(2);
+    await expect.poll(() => all.filter((a) => a === mine).length).toBe(2);
+    expect(got).toEqual([mine, mine]);
+    everyone();
+    stop();
+    stop(); // twice is harmless
+    again();
+    expect(node.services.hub.subscribers).toBe(before);
+  });
+});
+
 describe('roster.watch', () => {
   it('resumes from the last id it saw with every later change once, in order, equal to the log', async () => {
     const cookie = await signIn(node.url, red.supervisor.email, TEST_PASSWORD);

@@ -259,9 +259,7 @@ export async function* watchSelf(
   params: { agentId: string; signal: AbortSignal },
 ): AsyncGenerator<SelfView> {
   const mailbox = new Mailbox<RosterDelta>(params.signal);
-  const unsubscribe = deps.hub.subscribe((delta) => {
-    if (delta.row.agentId === params.agentId) mailbox.push(delta);
-  });
+  const unsubscribe = deps.hub.subscribeAgent(params.agentId, (delta) => mailbox.push(delta));
   try {
     const snapshot = await rosterSnapshot(deps.db, { agentId: params.agentId });
     const row = snapshot.rows[0];
