@@ -56,37 +56,20 @@ const toRow = ({ since, lastSeenAt, ...rest }: RawRow): RosterRow => ({
 const lastSeenColumn = sql`coalesce((select max(s.last_seen_at) from device_sessions s
                                      where s.agent_id = u.id and s.ended_at is null), p.last_seen_at) as "lastSeenAt"`;
 
-/**
- * The snapshot's per-agent columns for many agents at once: teams and last
- * seen aggregated once for the whole table and joined, instead of three
- * sub-selects per row (a 5,000-agent snapshot took 60–80 ms that way).
- */
-const manyAgentsFrom = sql`
-      from users u join agent_presence p on p.agent_id = u.id
-      left join (select tm.user_id, array_agg(t.id::text order by t.name) as ids, array_agg(t.name order by t.name) as names
-                   from team_members tm join teams t on t.id = tm.team_id
-                  where tm.role = 'agent' group by tm.user_id) tt on tt.user_id = u.id
-      left join (select s.agent_id, max(s.last_seen_at) as at from device_sessions s
-                  where s.ended_at is null group by s.agent_id) ls on ls.agent_id = u.id`;
-const manyAgentsColumns = sql`coalesce(tt.ids, '{}') as "teamIds", coalesce(tt.names, '{}') as "teams",
-           coalesce(ls.at, p.last_seen_at) as "lastSeenAt"`;
-
 /** Every visible agent, and the id of the last event the rows include (one consistent statement). */
 export async function rosterSnapshot(
   db: DbOrTx,
   params: { teamIds?: string[]; agentId?: string },
 ): Promise<{ rows: RosterRow[]; lastEventId: number }> {
-  // One agent (its own view): sub-selects for that row; many: aggregated once and joined.
-  const one = params.agentId !== undefined;
   const rows = await db.execute<RawRow & { lastEventId: string }>(sql`
     select u.id as "agentId", u.name, u.email, p.status, p.reason, p.since, p.devices, p.version,
-           ${one ? sql`${teamColumns}, ${lastSeenColumn}` : manyAgentsColumns}, ${loadColumn},
+           ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
            case when p.reason = 'forced' then (select a.name from users a where a.id = p.manual_actor_id) end as "forcedBy",
            case when p.reason = 'forced' then p.manual_note end as note,
            (select coalesce(max(id), 0) from presence_events) as "lastEventId"
-      ${one ? sql`from users u join agent_presence p on p.agent_id = u.id` : manyAgentsFrom}
+      from users u join agent_presence p on p.agent_id = u.id
      where u.role = 'agent' and ${teamFilter(params.teamIds)}
-       and ${one ? sql`u.id = ${params.agentId}::uuid` : sql`true`}
+       and ${params.agentId ? sql`u.id = ${params.agentId}::uuid` : sql`true`}
      order by u.name, u.id`);
   let lastEventId = 0;
   if (rows[0]) lastEventId = Number(rows[0].lastEventId);
