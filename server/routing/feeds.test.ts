@@ -146,9 +146,19 @@ describe('work.watch through a node', () => {
       for await (const view of watchWork(node.services, { agentId, signal: abort.signal })) latest = view.tickets;
     })();
     const truth = () => openTicketsOf(t.db, { agentId });
+    /** Waits until the view equals the database, both read again each time (routing may still be moving). */
     const settled = async () => {
-      const expected = await truth();
-      await expect.poll(() => latest, { timeout: 3_000 }).toEqual(expected);
+      let expected: TicketSummary[] = [];
+      const same = async () => {
+        expected = await truth();
+        try {
+          expect(latest).toEqual(expected);
+          return true;
+        } catch {
+          return false;
+        }
+      };
+      await expect.poll(same, { timeout: 3_000 }).toBe(true);
       return expected;
     };
 
@@ -168,6 +178,8 @@ describe('work.watch through a node', () => {
     await act(first.id, 'complete');
     expect((await settled()).map((x) => x.id)).toEqual([second.id]);
     await act(second.id, 'accept');
+    // Released, it goes back to the queue; routing may offer it to the team's only agent again,
+    // now or a little later: the view follows the database either way.
     await act(second.id, 'release');
     await settled();
 
