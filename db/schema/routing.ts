@@ -133,6 +133,11 @@ export const tickets = pgTable(
     offerExpiresAt: timestamp({ withTimezone: true }),
     /** Why it waits, while queued: the last routing attempt's verdict. */
     waitReason: text(),
+    /**
+     * Agents who passed on it (declined, let the offer expire, released it):
+     * routing offers it to everyone else able to take it first.
+     */
+    passedBy: uuid().array().notNull().default(sql`'{}'::uuid[]`),
     createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
     /** When it last entered the queue (creation, or coming back): queue order and wait time. */
     queuedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),

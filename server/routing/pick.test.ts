@@ -12,7 +12,7 @@ const agent = (agentId: string, over: Partial<Candidate> = {}): Candidate => ({
   ...over,
 });
 
-const cases: Array<{ name: string; strategy: Strategy; skills?: string[]; candidates: Candidate[]; order: string[] }> = [
+const cases: Array<{ name: string; strategy: Strategy; skills?: string[]; passedBy?: string[]; candidates: Candidate[]; order: string[] }> = [
   {
     name: 'least loaded: most spare capacity first',
     strategy: 'least_loaded',
@@ -63,6 +63,27 @@ const cases: Array<{ name: string; strategy: Strategy; skills?: string[]; candid
     order: ['c'],
   },
   {
+    name: 'least loaded: whoever passed on the ticket comes after everyone else, even with more spare capacity',
+    strategy: 'least_loaded',
+    passedBy: ['a'],
+    candidates: [agent('a', { load: 0 }), agent('b', { load: 2 }), agent('c', { load: 1 })],
+    order: ['c', 'b', 'a'],
+  },
+  {
+    name: 'round robin: whoever passed on the ticket comes last, even if their turn is next',
+    strategy: 'round_robin',
+    passedBy: ['a', 'b'],
+    candidates: [agent('a', { lastOfferedAt: 100 }), agent('b', { lastOfferedAt: 50 }), agent('c', { lastOfferedAt: 300 })],
+    order: ['c', 'b', 'a'],
+  },
+  {
+    name: 'an agent who passed on the ticket still gets it when nobody else can take it',
+    strategy: 'least_loaded',
+    passedBy: ['a'],
+    candidates: [agent('a'), agent('b', { status: 'away' }), agent('c', { load: 3 })],
+    order: ['a'],
+  },
+  {
     name: 'zero capacity takes nothing',
     strategy: 'least_loaded',
     candidates: [agent('a', { capacity: 0 })],
@@ -71,8 +92,8 @@ const cases: Array<{ name: string; strategy: Strategy; skills?: string[]; candid
 ];
 
 describe('rankCandidates', () => {
-  it.each(cases)('$name', ({ strategy, skills = [], candidates, order }) => {
-    expect(rankCandidates(strategy, { skills }, candidates).order).toEqual(order);
+  it.each(cases)('$name', ({ strategy, skills = [], passedBy, candidates, order }) => {
+    expect(rankCandidates(strategy, { skills, passedBy }, candidates).order).toEqual(order);
   });
 
   it('explains every skipped agent', () => {
@@ -99,5 +120,17 @@ describe('rankCandidates', () => {
     const none = rankCandidates('least_loaded', { skills: ['x'] }, [agent('a', { status: 'away' }), agent('b'), agent('c')]);
     expect(whyWaiting(none)).toBe('1 not available, 2 missing a skill');
     expect(whyWaiting(rankCandidates('round_robin', { skills: [] }, []))).toBe('no agents in the queue’s team');
+  });
+
+  it('marks who passed on the ticket, and says so in why the winner won', () => {
+    const ranking = rankCandidates('least_loaded', { skills: [], passedBy: ['a'] }, [agent('a'), agent('b', { load: 1 }), agent('c', { load: 2 })]);
+    expect(ranking.considered[0]).toEqual({ agentId: 'a', eligible: true, spare: 3, lastOfferedAt: null, passedOn: true });
+    expect(whyChosen('least_loaded', ranking, 'b')).toBe('most spare capacity (2) of 2 eligible; 1 who passed on it tried last');
+    // b and c were taken meanwhile (locked by another claim): a gets it after all.
+    expect(whyChosen('least_loaded', ranking, 'a')).toBe('passed on it before, tried after the 2 eligible who had not');
+    const alone = rankCandidates('least_loaded', { skills: [], passedBy: ['a'] }, [agent('a')]);
+    expect(whyChosen('least_loaded', alone, 'a')).toBe('the only eligible agent, though they passed on it before');
+    const oneFresh = rankCandidates('round_robin', { skills: [], passedBy: ['a'] }, [agent('a'), agent('b')]);
+    expect(whyChosen('round_robin', oneFresh, 'b')).toBe('the only eligible agent who had not passed on it');
   });
 });

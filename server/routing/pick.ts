@@ -21,7 +21,7 @@ export type SkipReason = 'not_available' | 'at_capacity' | 'missing_skill';
 
 export type Considered =
   | { agentId: string; eligible: false; reason: SkipReason; detail: string }
-  | { agentId: string; eligible: true; spare: number; lastOfferedAt: number | null };
+  | { agentId: string; eligible: true; spare: number; lastOfferedAt: number | null; passedOn?: true };
 
 export type Ranking = {
   /** Eligible agents, best first: the claim tries them in this order. */
@@ -29,11 +29,17 @@ export type Ranking = {
   considered: Considered[];
 };
 
+/**
+ * `need.passedBy`: agents who declined the ticket, let its offer expire or
+ * released it. They stay eligible (a team of one still gets its ticket back),
+ * but every other eligible agent is tried first, whatever the strategy.
+ */
 export function rankCandidates(
   strategy: Strategy,
-  need: { skills: readonly string[] },
+  need: { skills: readonly string[]; passedBy?: readonly string[] },
   candidates: readonly Candidate[],
 ): Ranking {
+  const passed = new Set(need.passedBy ?? []);
   const considered = candidates.map((c): Considered => {
     if (c.status !== 'available') return { agentId: c.agentId, eligible: false, reason: 'not_available', detail: c.status };
     const missing = need.skills.filter((s) => !c.skills.includes(s));
@@ -41,12 +47,14 @@ export function rankCandidates(
     if (c.load >= c.capacity) {
       return { agentId: c.agentId, eligible: false, reason: 'at_capacity', detail: `${c.load} of ${c.capacity}` };
     }
-    return { agentId: c.agentId, eligible: true, spare: c.capacity - c.load, lastOfferedAt: c.lastOfferedAt };
+    const verdict = { agentId: c.agentId, eligible: true as const, spare: c.capacity - c.load, lastOfferedAt: c.lastOfferedAt };
+    return passed.has(c.agentId) ? { ...verdict, passedOn: true } : verdict;
   });
   const eligible = considered.filter((c): c is Extract<Considered, { eligible: true }> => c.eligible);
   const waitedLonger = (a: number | null, b: number | null) => (a ?? -Infinity) - (b ?? -Infinity);
   eligible.sort(
     (a, b) =>
+      Number(a.passedOn ?? false) - Number(b.passedOn ?? false) ||
       (strategy === 'least_loaded' ? b.spare - a.spare : 0) ||
       waitedLonger(a.lastOfferedAt, b.lastOfferedAt) ||
       (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0),
@@ -59,8 +67,25 @@ export function whyChosen(strategy: Strategy, ranking: Ranking, winner: string):
   const eligible = ranking.considered.filter((c): c is Extract<Considered, { eligible: true }> => c.eligible);
   const chosen = eligible.find((c) => c.agentId === winner);
   if (!chosen) return 'chosen';
-  const others = eligible.length - 1;
-  if (others === 0) return 'the only eligible agent';
+  if (eligible.length === 1) return chosen.passedOn ? 'the only eligible agent, though they passed on it before' : 'the only eligible agent';
+  const fresh = eligible.filter((c) => !c.passedOn);
+  if (chosen.passedOn) {
+    return fresh.length
+      ? `passed on it before, tried after the ${fresh.length} eligible who had not`
+      : `passed on it before, as had all ${eligible.length} eligible`;
+  }
+  const passedOn = eligible.length - fresh.length;
+  if (passedOn && fresh.length === 1) return 'the only eligible agent who had not passed on it';
+  const why = whyAmong(strategy, fresh, chosen);
+  return passedOn ? `${why}; ${passedOn} who passed on it tried last` : why;
+}
+
+/** Why `chosen` came first among `eligible` (those who had not passed on the ticket). */
+function whyAmong(
+  strategy: Strategy,
+  eligible: ReadonlyArray<Extract<Considered, { eligible: true }>>,
+  chosen: Extract<Considered, { eligible: true }>,
+): string {
   if (strategy === 'round_robin') return `next in turn: longest since a last offer, of ${eligible.length} eligible`;
   const sameSpare = eligible.filter((c) => c.spare === chosen.spare).length;
   return sameSpare > 1

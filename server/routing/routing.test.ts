@@ -250,6 +250,34 @@ describe('timeouts and re-routing', () => {
     ]);
   });
 
+  it('offers a declined ticket to the next agent, even one with less spare capacity, and says why', async () => {
+    const { agents, queue } = await team(2);
+    const [a, b] = [agents[0]!, agents[1]!];
+    await online(b.id);
+    const held = await create(queue);
+    await agentAct(b.id, held.id, 'accept');
+    await online(a.id);
+    // Routing ranks from the node's memory, fed by the hub: wait until it has heard a come online.
+    const [{ latest }] = (await t.sql`select max(id)::int as latest from presence_events`) as unknown as [{ latest: number }];
+    await expect.poll(() => node.services.hub.lastEventId).toBeGreaterThanOrEqual(latest);
+    // a has more room than b (b holds one ticket): the new ticket goes to a, who declines it.
+    const ticket = await create(queue);
+    expect((await stateOf(ticket.id)).agentId).toBe(a.id);
+    await agentAct(a.id, ticket.id, 'decline');
+    await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: b.id });
+    const { events } = await api.tickets.get.query({ id: ticket.id });
+    expect(events.map((e) => [e.type, e.agent?.id ?? null])).toEqual([
+      ['created', null],
+      ['offered', a.id],
+      ['declined', a.id],
+      ['offered', b.id],
+    ]);
+    expect((events[3]?.explanation as { why: string }).why).toBe('the only eligible agent who had not passed on it');
+    // b declines too: a and b both passed on it, and it goes to the one with more room.
+    await agentAct(b.id, ticket.id, 'decline');
+    await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: a.id });
+  });
+
   it('sends an offered ticket back at once when its agent chooses away, and on to the next agent', async () => {
     const { agents, queue } = await team(2);
     const [a, b] = [agents[0]!, agents[1]!];

@@ -5,7 +5,7 @@
 // write locks the agent's row first, then the ticket, so nothing can deadlock
 // with a presence change (which locks the agent, then returns its offers).
 import { randomUUID } from 'node:crypto';
-import { and, eq, sql, type SQLWrapper } from 'drizzle-orm';
+import { and, eq, sql, type SQL, type SQLWrapper } from 'drizzle-orm';
 import type { Db, Tx } from '../../db/client';
 import { opaque, Pipelined } from '../../db/pipelined';
 import { retrying, StartOver } from '../../db/retry';
@@ -180,6 +180,11 @@ async function sendWaiting(trip: Pipelined, queue: Queue, channels: readonly Cha
   return rows.map(ticketFromRow);
 }
 
+/** The ticket's `passed_by` with this agent added (once): they declined it, let the offer expire or released it. */
+function passedOnBy(agentId: string): SQL {
+  return sql`array_append(array_remove(${tickets.passedBy}, ${agentId}::uuid), ${agentId}::uuid)`;
+}
+
 /** A tickets row read with plain SQL, in the shape drizzle's select gives. */
 function ticketFromRow(r: Record<string, unknown>): TicketRow {
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
@@ -199,6 +204,7 @@ function ticketFromRow(r: Record<string, unknown>): TicketRow {
     offerId: (r.offer_id as string | null) ?? null,
     offerExpiresAt: date(r.offer_expires_at),
     waitReason: (r.wait_reason as string | null) ?? null,
+    passedBy: (r.passed_by as string[] | null) ?? [],
     createdAt: date(r.created_at)!,
     queuedAt: date(r.queued_at)!,
     acceptedAt: date(r.accepted_at),
@@ -305,15 +311,15 @@ const MAX_LOCKS = 3;
 async function choose(trip: Pipelined, queue: Queue, waiting: readonly TicketRow[], team: Team): Promise<Choice> {
   const notes: SQLWrapper[] = [];
   const unavailable = new Set<string>(); // locked by another claim, or no longer able, this round
-  // Tickets of a window mostly share a channel and skills: rank the team once for each such need.
+  // Tickets of a window mostly share a channel and skills, and nobody passed on them: rank the team once per such need.
   const rankings = new Map<string, Ranking>();
   let locks = 0;
   for (const ticket of waiting) {
     if (locks >= MAX_LOCKS) break;
-    const need = `${ticket.channel}|${[...ticket.skills].sort().join(',')}`;
+    const need = `${ticket.channel}|${[...ticket.skills].sort().join(',')}|${[...ticket.passedBy].sort().join(',')}`;
     let ranking = rankings.get(need);
     if (!ranking) {
-      ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, new Set()));
+      ranking = rankCandidates(queue.strategy, { skills: ticket.skills, passedBy: ticket.passedBy }, candidatesFor(ticket, queue, team.available, new Set()));
       rankings.set(need, ranking);
     }
     if (ranking.order.length === 0) {
@@ -340,7 +346,7 @@ async function choose(trip: Pipelined, queue: Queue, waiting: readonly TicketRow
     team.correct?.(agent);
     // Explained as decided: the agents passed over count as not available (most claims pass over nobody).
     const decided =
-      unavailable.size === 0 ? ranking : rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, unavailable));
+      unavailable.size === 0 ? ranking : rankCandidates(queue.strategy, { skills: ticket.skills, passedBy: ticket.passedBy }, candidatesFor(ticket, queue, team.available, unavailable));
     return { decision: { ticket, agent, explanation: explain(queue, decided, team, agent.agentId) }, notes, team };
   }
   return { notes, team };
@@ -356,7 +362,7 @@ function noteWhyWaiting(
   queue: Queue,
   team: Team,
   ticket: TicketRow,
-  ranking = rankCandidates(queue.strategy, { skills: ticket.skills }, candidatesFor(ticket, queue, team.available, new Set())),
+  ranking = rankCandidates(queue.strategy, { skills: ticket.skills, passedBy: ticket.passedBy }, candidatesFor(ticket, queue, team.available, new Set())),
 ): SQLWrapper | undefined {
   return noteWhy(ticket, whyWaiting(ranking, team.notAvailable, team.full));
 }
@@ -512,7 +518,7 @@ export async function agentAct(
           offerExpiresAt: null,
           ...(params.action === 'accept' ? { acceptedAt: sql`now()` } : {}),
           ...(next === 'completed' ? { endedAt: sql`now()` } : {}),
-          ...(backToQueue ? { waitReason: params.action === 'decline' ? 'declined' : 'released' } : {}),
+          ...(backToQueue ? { waitReason: params.action === 'decline' ? 'declined' : 'released', passedBy: passedOnBy(params.agentId) } : {}),
           version,
         })
         .where(eq(tickets.id, ticket.id))
@@ -581,7 +587,15 @@ export async function expireOffer(
       const { ticket, agent } = locked;
       const [row] = await tx
         .update(tickets)
-        .set({ state: 'queued', agentId: null, offerId: null, offerExpiresAt: null, waitReason: 'offer timed out', version: sql`${tickets.version} + 1` })
+        .set({
+          state: 'queued',
+          agentId: null,
+          offerId: null,
+          offerExpiresAt: null,
+          waitReason: 'offer timed out',
+          passedBy: passedOnBy(agent.agentId),
+          version: sql`${tickets.version} + 1`,
+        })
         .where(eq(tickets.id, ticket.id))
         .returning();
       if (!row) throw new Error('ticket vanished under its lock');

@@ -106,7 +106,7 @@ function ExplanationView({ explanation: e, event }: { explanation: NamedExplanat
                 <td>{c.eligible ? 'eligible' : VERDICT_LABEL[c.reason]}</td>
                 <td>
                   {c.eligible
-                    ? `${c.spare} spare; ${c.lastOfferedAt === null ? 'not offered a ticket before' : `last offered one ${duration(at - c.lastOfferedAt)} before`}`
+                    ? `${c.spare} spare; ${c.lastOfferedAt === null ? 'not offered a ticket before' : `last offered one ${duration(at - c.lastOfferedAt)} before`}${c.passedOn ? '; passed on this ticket before, so tried last' : ''}`
                     : c.detail}
                 </td>
               </tr>

@@ -1,0 +1,1 @@
+ALTER TABLE "tickets" ADD COLUMN "passed_by" uuid[] DEFAULT '{}'::uuid[] NOT NULL;
