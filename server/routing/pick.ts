@@ -52,13 +52,12 @@ export function rankCandidates(
   });
   const eligible = considered.filter((c): c is Extract<Considered, { eligible: true }> => c.eligible);
   const waitedLonger = (a: number | null, b: number | null) => (a ?? -Infinity) - (b ?? -Infinity);
-  eligible.sort(
-    (a, b) =>
-      Number(a.passedOn ?? false) - Number(b.passedOn ?? false) ||
-      (strategy === 'least_loaded' ? b.spare - a.spare : 0) ||
-      waitedLonger(a.lastOfferedAt, b.lastOfferedAt) ||
-      (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0),
-  );
+  const byStrategy = (a: (typeof eligible)[number], b: (typeof eligible)[number]) =>
+    (strategy === 'least_loaded' ? b.spare - a.spare : 0) ||
+    waitedLonger(a.lastOfferedAt, b.lastOfferedAt) ||
+    (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0);
+  // Most tickets nobody passed on: the plain order, without a test per comparison.
+  eligible.sort(passed.size === 0 ? byStrategy : (a, b) => Number(a.passedOn ?? false) - Number(b.passedOn ?? false) || byStrategy(a, b));
   return { order: eligible.map((c) => c.agentId), considered };
 }
 
