@@ -5,16 +5,15 @@ import { sql, type SQL } from 'drizzle-orm';
 import { z } from 'zod';
 
 function channel<T extends z.ZodType>(name: string, payload: T) {
+  const encode = (value: z.infer<T>): string => JSON.stringify(payload.parse(value));
   return {
     name,
     payload,
     /** The payload as sent, checked against the schema (for a statement that rings the doorbell itself). */
-    encode(value: z.infer<T>): string {
-      return JSON.stringify(payload.parse(value));
-    },
+    encode,
     /** A `select pg_notify(...)` to run inside the writing transaction. */
     notify(value: z.infer<T>): SQL {
-      return sql`select pg_notify(${name}, ${JSON.stringify(payload.parse(value))})`;
+      return sql`select pg_notify(${name}, ${encode(value)})`;
     },
     parse(raw: string): z.infer<T> | undefined {
       try {

@@ -61,6 +61,10 @@ const stateOf = async (id: string) => {
   return { state: ticket.state, agentId: ticket.agent?.id ?? null };
 };
 
+/** The ticket's events as [type, reason], oldest first. */
+const typesAndReasons = async (ticketId: string) =>
+  (await t.sql`select type, reason from ticket_events where ticket_id = ${ticketId} order by id`).map((e) => [e.type, e.reason]);
+
 const agentAct = (agentId: string, ticketId: string, action: 'accept' | 'decline' | 'complete' | 'release') =>
   node.services.router.act({ agentId, ticketId, action });
 
@@ -241,8 +245,7 @@ describe('timeouts and re-routing', () => {
     expect((await stateOf(ticket.id)).agentId).toBe(a.id);
     await leave();
     await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: b.id });
-    const events = await t.sql`select type, reason from ticket_events where ticket_id = ${ticket.id} order by id`;
-    expect(events.map((e) => [e.type, e.reason])).toEqual([
+    expect(await typesAndReasons(ticket.id)).toEqual([
       ['created', null],
       ['offered', null],
       ['requeued', 'agent_offline'],
@@ -288,8 +291,7 @@ describe('timeouts and re-routing', () => {
     // A chosen status with an offer in hand: the one-statement path must not drop the offer on the floor.
     await node.services.engine.setStatus({ agentId: a.id, status: 'away' });
     await expect.poll(() => stateOf(ticket.id), { timeout: 3_000 }).toEqual({ state: 'offered', agentId: b.id });
-    const events = await t.sql`select type, reason from ticket_events where ticket_id = ${ticket.id} order by id`;
-    expect(events.map((e) => [e.type, e.reason])).toEqual([
+    expect(await typesAndReasons(ticket.id)).toEqual([
       ['created', null],
       ['offered', null],
       ['requeued', 'agent_away'],

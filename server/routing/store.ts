@@ -319,7 +319,7 @@ async function choose(trip: Pipelined, queue: Queue, waiting: readonly TicketRow
     const need = `${ticket.channel}|${[...ticket.skills].sort().join(',')}|${[...ticket.passedBy].sort().join(',')}`;
     let ranking = rankings.get(need);
     if (!ranking) {
-      ranking = rankCandidates(queue.strategy, { skills: ticket.skills, passedBy: ticket.passedBy }, candidatesFor(ticket, queue, team.available, new Set()));
+      ranking = rankCandidates(queue.strategy, ticket, candidatesFor(ticket, queue, team.available, new Set()));
       rankings.set(need, ranking);
     }
     if (ranking.order.length === 0) {
@@ -346,7 +346,7 @@ async function choose(trip: Pipelined, queue: Queue, waiting: readonly TicketRow
     team.correct?.(agent);
     // Explained as decided: the agents passed over count as not available (most claims pass over nobody).
     const decided =
-      unavailable.size === 0 ? ranking : rankCandidates(queue.strategy, { skills: ticket.skills, passedBy: ticket.passedBy }, candidatesFor(ticket, queue, team.available, unavailable));
+      unavailable.size === 0 ? ranking : rankCandidates(queue.strategy, ticket, candidatesFor(ticket, queue, team.available, unavailable));
     return { decision: { ticket, agent, explanation: explain(queue, decided, team, agent.agentId) }, notes, team };
   }
   return { notes, team };
@@ -362,7 +362,7 @@ function noteWhyWaiting(
   queue: Queue,
   team: Team,
   ticket: TicketRow,
-  ranking = rankCandidates(queue.strategy, { skills: ticket.skills, passedBy: ticket.passedBy }, candidatesFor(ticket, queue, team.available, new Set())),
+  ranking = rankCandidates(queue.strategy, ticket, candidatesFor(ticket, queue, team.available, new Set())),
 ): SQLWrapper | undefined {
   return noteWhy(ticket, whyWaiting(ranking, team.notAvailable, team.full));
 }
