@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../node';
 import { startTestNode } from '../testing/node';
 import { changeAgent } from '../presence/store';
+import { snapshotReads } from './service';
 import { signIn, socketClient } from '../testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
 
@@ -50,6 +51,30 @@ function watch(cookie: string, input: { lastEventId?: string } = {}) {
     },
   });
   return { seen, stop: async () => { sub.unsubscribe(); await client.close(); } };
+}
+
+/** A roster subscriber's view: the latest row of each agent it was sent. */
+function watchRows(cookie: string) {
+  const client = socketClient(node.url, cookie);
+  const rows = new Map<string, { status: string; version: number }>();
+  const sub = client.trpc.roster.watch.subscribe(
+    {},
+    {
+      onData: ({ data }) => {
+        if (data.type === 'snapshot') for (const r of data.rows) rows.set(r.agentId, r);
+        else for (const { row } of data.changes) rows.set(row.agentId, row);
+      },
+    },
+  );
+  return { rows, stop: async () => { sub.unsubscribe(); await client.close(); } };
+}
+
+const shown = (rows: Map<string, { status: string; version: number }>, agentIds: string[]) =>
+  Object.fromEntries(agentIds.map((id) => [id, `${rows.get(id)?.status}@${rows.get(id)?.version}`]));
+
+async function truth(agentIds: string[]) {
+  const rows = await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`;
+  return Object.fromEntries(rows.map((r) => [r.agent_id, `${r.status}@${r.version}`]));
 }
 
 describe('the hub', () => {
@@ -105,17 +130,7 @@ describe('roster.watch', () => {
 
   it('ends equal to the database after its node’s LISTEN connection is killed during changes', async () => {
     const cookie = await signIn(node.url, red.supervisor.email, TEST_PASSWORD);
-    const client = socketClient(node.url, cookie);
-    const rows = new Map<string, { status: string; version: number }>();
-    const sub = client.trpc.roster.watch.subscribe(
-      {},
-      {
-        onData: ({ data }) => {
-          if (data.type === 'snapshot') for (const r of data.rows) rows.set(r.agentId, r);
-          else for (const { row } of data.changes) rows.set(row.agentId, row);
-        },
-      },
-    );
+    const { rows, stop } = watchRows(cookie);
     await expect.poll(() => rows.size).toBe(red.agents.length);
     const agentIds = red.agents.map((a) => a.id);
     const running = burst(agentIds, 30, 1);
@@ -124,17 +139,36 @@ describe('roster.watch', () => {
     expect(killed.length).toBeGreaterThan(0);
     await running;
     await burst(agentIds, 3, 31); // changes after the connection is back
-    const truth = async () =>
-      Object.fromEntries(
-        (await t.sql`select agent_id, status, version from agent_presence where agent_id in ${t.sql(agentIds)}`).map((r) => [
-          r.agent_id,
-          `${r.status}@${r.version}`,
-        ]),
-      );
-    const shown = () => Object.fromEntries(agentIds.map((id) => [id, `${rows.get(id)?.status}@${rows.get(id)?.version}`]));
-    await expect.poll(shown, { timeout: 10_000 }).toEqual(await truth());
-    sub.unsubscribe();
-    await client.close();
+    await expect.poll(() => shown(rows, agentIds), { timeout: 10_000 }).toEqual(await truth(agentIds));
+    await stop();
+  });
+
+  it('reads one snapshot for the subscribers that ask while a read is running, each ending equal to the database', async () => {
+    const cookie = await signIn(node.url, red.supervisor.email, TEST_PASSWORD);
+    const agentIds = red.agents.map((a) => a.id);
+    const stats = snapshotReads(node.services.db).stats;
+    const before = { ...stats };
+    // Holding device_sessions stalls every snapshot read (its last-seen column reads that table) once it is out.
+    const blocker = await t.sql.reserve();
+    await blocker`begin`;
+    await blocker`lock table device_sessions in access exclusive mode`;
+    const watchers: Array<ReturnType<typeof watchRows>> = [];
+    try {
+      watchers.push(watchRows(cookie));
+      await expect.poll(() => stats.reads - before.reads).toBe(1);
+      for (let i = 0; i < 11; i++) watchers.push(watchRows(cookie));
+      await expect.poll(() => stats.asks - before.asks).toBe(12);
+      expect(stats.reads - before.reads).toBe(1); // the other eleven wait for the next read, not this one
+    } finally {
+      await blocker`commit`;
+      blocker.release();
+    }
+    await expect.poll(() => watchers.every((w) => w.rows.size === agentIds.length)).toBe(true);
+    expect(stats.reads - before.reads).toBe(2);
+    await burst(agentIds, 4, 2);
+    const expected = await truth(agentIds);
+    for (const w of watchers) await expect.poll(() => shown(w.rows, agentIds)).toEqual(expected);
+    await Promise.all(watchers.map((w) => w.stop()));
   });
 
   it('sends a supervisor no event about another team’s agent', async () => {

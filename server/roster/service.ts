@@ -17,6 +17,7 @@ import {
 import type { Hub, RosterDelta } from '../realtime/hub';
 import { trackedFrame, type SubscriptionTarget } from '../realtime/frames';
 import { deliveryStats, Mailbox } from '../realtime/mailbox';
+import { SnapshotReads, type Snapshot } from './snapshots';
 import { inScope, supervisedScope, teammateScope, teammateView, type TeamScope, type TeammateRow } from './visibility';
 
 /** One change of an agent: its full new row, and the id of its event in the log. */
@@ -35,12 +36,21 @@ export type WatchEvent<Row> =
 export type RosterEvent = WatchEvent<RosterRow>;
 export type TeamEvent = WatchEvent<TeammateRow>;
 
+const sharedReads = new WeakMap<Db, SnapshotReads>();
+
+/** The node's shared snapshot reads (one per database handle, so one per node). */
+export function snapshotReads(db: Db): SnapshotReads {
+  let reads = sharedReads.get(db);
+  if (!reads) sharedReads.set(db, (reads = new SnapshotReads((teamIds) => rosterSnapshot(db, { teamIds }))));
+  return reads;
+}
+
 export async function listRoster(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
-  return rosterSnapshot(deps.db, { teamIds: await supervisedScope(deps.db, params) });
+  return snapshotReads(deps.db).get(await supervisedScope(deps.db, params));
 }
 
 export async function listTeam(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
-  const snapshot = await rosterSnapshot(deps.db, { teamIds: await teammateScope(deps.db, params) });
+  const snapshot = await snapshotReads(deps.db).get(await teammateScope(deps.db, params));
   return { rows: snapshot.rows.map(teammateView), lastEventId: snapshot.lastEventId };
 }
 
@@ -98,6 +108,8 @@ const asIs = <Event, Out>(event: Event) => event as unknown as Out;
  */
 class View<Row> {
   private readonly made = new WeakMap<RosterDelta, { row: Row; json?: string }>();
+  /** A shared snapshot in this view, and its event's JSON without the id (see `snapshotJson`). */
+  private readonly snapshots = new WeakMap<Snapshot, { rows: Row[]; json?: string }>();
 
   constructor(readonly of: (row: RosterRow) => Row) {}
 
@@ -109,6 +121,20 @@ class View<Row> {
   changeJson(delta: RosterDelta): string {
     const entry = this.entry(delta);
     return (entry.json ??= `{"eventId":${delta.eventId},"row":${JSON.stringify(entry.row)}}`);
+  }
+
+  /** The snapshot's rows in this view, made once however many subscribers share the snapshot. */
+  snapshotRows(snapshot: Snapshot): Row[] {
+    let entry = this.snapshots.get(snapshot);
+    if (!entry) this.snapshots.set(snapshot, (entry = { rows: snapshot.rows.map(this.of) }));
+    return entry.rows;
+  }
+
+  /** `{"type":"snapshot","eventId":…,"rows":[…]}`, encoded once per shared snapshot. */
+  snapshotJson(snapshot: Snapshot): string {
+    const rows = this.snapshotRows(snapshot);
+    const entry = this.snapshots.get(snapshot)!;
+    return (entry.json ??= JSON.stringify({ type: 'snapshot', eventId: snapshot.lastEventId, rows } satisfies WatchEvent<Row>));
   }
 
   private entry(delta: RosterDelta) {
@@ -212,7 +238,7 @@ async function* watchRows<Row, Out>(
     } else {
       // Sent from a generator of its own, so no local of this long-lived one keeps the rows once sent
       // (a suspended generator keeps all its locals alive, and 5,000 rows per subscriber add up).
-      cursor = yield* snapshotEvent(deps.db, teams, view.of, wrap, write);
+      cursor = yield* snapshotEvent(deps.db, teams, view, wrap, write);
     }
     live = true;
     while (await mailbox.arrival()) {
@@ -240,14 +266,13 @@ async function* watchRows<Row, Out>(
 async function* snapshotEvent<Row, Out>(
   db: Db,
   teams: TeamScope,
-  view: (row: RosterRow) => Row,
+  view: View<Row>,
   wrap: Wrap<WatchEvent<Row>, Out>,
   write: ((eventId: number, json: string) => void) | undefined,
 ): AsyncGenerator<Out, number> {
-  const snapshot = await rosterSnapshot(db, { teamIds: teams });
-  const event: WatchEvent<Row> = { type: 'snapshot', eventId: snapshot.lastEventId, rows: snapshot.rows.map(view) };
-  if (write) write(event.eventId, JSON.stringify(event));
-  else yield wrap(event);
+  const snapshot = await snapshotReads(db).get(teams);
+  if (write) write(snapshot.lastEventId, view.snapshotJson(snapshot));
+  else yield wrap({ type: 'snapshot', eventId: snapshot.lastEventId, rows: view.snapshotRows(snapshot) });
   return snapshot.lastEventId;
 }
 
