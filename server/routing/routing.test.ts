@@ -4,7 +4,7 @@
 // when an agent goes offline, auto-accept queues, and the explanation of each claim.
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { insertQueue, setCapacity } from '../../db/queries/queues';
+import { insertQueue, setCapacity, setSkills } from '../../db/queries/queues';
 import { createApiKey } from '../auth/api-keys';
 import type { RunningNode } from '../node';
 import { attachSession, changeAgent, endSession } from '../presence/store';
@@ -97,6 +97,26 @@ describe('offers', () => {
     expect(explanation.considered.map((c) => c.agentId)).toEqual([detail.agent?.id, firstHolder]);
     expect(explanation.why).toMatch(/most spare capacity \(3\) of 2 eligible/);
     expect(explanation.winnerName).toBe(detail.agent?.name);
+  });
+
+  it('keeps what the ticketing system sent, and offers a ticket that needs a skill only to an agent who has it', async () => {
+    const { agents, queue } = await team(2);
+    const [plain, speaker] = [agents[0]!, agents[1]!];
+    await setSkills(t.db, { agentId: speaker.id, skills: ['de', 'billing'] });
+    await online(plain.id);
+    await online(speaker.id);
+    const sent = { skills: ['de'], priority: 2, url: 'https://desk.example/t/42', metadata: { crm: { id: 7, tags: ['vip'] }, note: 'ä "quoted"' } };
+    const ticket = await create(queue, { ...sent, subject: 'Rechnung' });
+    const detail = await api.tickets.get.query({ id: ticket.id });
+    expect({ skills: detail.skills, priority: detail.priority, url: detail.url, metadata: detail.metadata, subject: detail.subject }).toEqual({
+      ...sent,
+      subject: 'Rechnung',
+    });
+    expect(detail.agent?.id).toBe(speaker.id);
+    // Without skills the same queue offers to whoever has most room: the speaker now holds one, so the other agent.
+    const open = await create(queue);
+    expect((await api.tickets.get.query({ id: open.id })).skills).toEqual([]);
+    expect((await stateOf(open.id)).agentId).toBe(plain.id);
   });
 
   it('gives 50 concurrent identical creates one ticket and 50 equal answers', async () => {

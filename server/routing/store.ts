@@ -102,13 +102,14 @@ export async function createTicket(
   const withRoom = channelsWithRoom(queue, team.available);
   return inOneTransaction(db, async (trip) => {
     trip.sendBegin();
-    const insert = trip.send(
-      db
-        .insert(tickets)
-        .values({ ...fields, integrationId: params.integrationId, queueId: queue.id, waitReason: 'just created' })
-        .onConflictDoNothing({ target: [tickets.integrationId, tickets.externalId] })
-        .returning(),
-    );
+    // Plain SQL, not drizzle's insert builder: building that cost 226 µs a call, this 5 µs (decision 024).
+    const insert = trip.send(sql`
+      insert into tickets (integration_id, external_id, queue_id, channel, priority, skills, subject, url, metadata, wait_reason)
+      values (${params.integrationId}::uuid, ${fields.externalId}, ${queue.id}::uuid, ${fields.channel}::ticket_channel,
+              ${fields.priority}::smallint, ${sql.param(fields.skills)}::text[], ${fields.subject}, ${fields.url ?? null}::text,
+              ${JSON.stringify(fields.metadata)}::jsonb, 'just created')
+      on conflict (integration_id, external_id) do nothing
+      returning *`);
     // The new ticket joins the queue in its place: the claim takes the most
     // urgent, oldest tickets first, so it cannot jump ahead of those waiting.
     const head = sendWaiting(trip, queue, withRoom);
@@ -508,22 +509,18 @@ export async function agentAct(
     const backToQueue = params.action === 'decline' || params.action === 'release';
     const next: TicketRow['state'] = params.action === 'accept' ? 'assigned' : backToQueue ? 'queued' : 'completed';
     const version = ticket.version + 1;
-    const update = trip.send(
-      db
-        .update(tickets)
-        .set({
-          state: next,
-          agentId: next === 'assigned' ? ticket.agentId : null,
-          offerId: null,
-          offerExpiresAt: null,
-          ...(params.action === 'accept' ? { acceptedAt: sql`now()` } : {}),
-          ...(next === 'completed' ? { endedAt: sql`now()` } : {}),
-          ...(backToQueue ? { waitReason: params.action === 'decline' ? 'declined' : 'released', passedBy: passedOnBy(params.agentId) } : {}),
-          version,
-        })
-        .where(eq(tickets.id, ticket.id))
-        .returning({ id: tickets.id }),
-    );
+    // Plain SQL, not drizzle's update builder (110 µs a call to build, against 5 µs: decision 024).
+    const update = trip.send(sql`
+      update tickets
+         set state = ${next}::ticket_state, agent_id = ${next === 'assigned' ? ticket.agentId : null}::uuid,
+             offer_id = null, offer_expires_at = null,
+             accepted_at = ${params.action === 'accept' ? sql`now()` : sql`accepted_at`},
+             ended_at = ${next === 'completed' ? sql`now()` : sql`ended_at`},
+             wait_reason = ${backToQueue ? sql`${params.action === 'decline' ? 'declined' : 'released'}` : sql`wait_reason`},
+             passed_by = ${backToQueue ? passedOnBy(params.agentId) : sql`passed_by`},
+             version = ${version}
+       where id = ${ticket.id}::uuid
+      returning id`);
     const answered = params.action === 'accept' || params.action === 'decline';
     const routed = answered
       ? [
