@@ -12,6 +12,7 @@ import type { LoadWindow, RunningSystem, ServerReport } from './fanout-load';
 import { summarize, type LatencySummary } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
 import { ROOT, summarizeOutput } from './lib/server-process';
+import { calibrationLine, type Calibration } from './lib/calibration';
 
 export type SystemName = 'switchboard' | 'socketio';
 export const SYSTEM_LABELS: Record<SystemName, string> = { switchboard: 'Switchboard', socketio: 'Socket.IO baseline' };
@@ -34,6 +35,7 @@ export type RunInfo = {
   /** How long the run waits for late deliveries (see bench/fanout-load.ts). */
   drain: { drainStallMs: number; drainLimitMs: number };
   wallSeconds?: number;
+  machine?: Calibration;
 };
 
 /** The issue's targets at full size; a smoke run (small, on a busy CI machine) only bounds latency loosely. */
@@ -263,6 +265,7 @@ export function renderReport(results: readonly SystemResult[], info: RunInfo): {
   out.push(`# Fan-out benchmark — ${size.name}${size.name === 'smoke' ? ' (not the target size)' : ''}`, '');
   out.push(`- date: ${new Date().toISOString()}`);
   out.push(`- node: ${process.version}; nproc: ${availableParallelism()}; PostgreSQL ${info.databaseVersion} (${info.external ? 'external' : 'embedded'})`);
+  out.push(calibrationLine(info.machine));
   out.push(`- command: \`${info.command}\``);
   if (info.wallSeconds !== undefined) out.push(`- wall time: ${info.wallSeconds.toFixed(0)} s`);
   out.push(

@@ -15,6 +15,7 @@ import { openBenchPostgres, type BenchPostgres } from './lib/bench-postgres';
 import { ActivitySampler } from './lib/database-activity';
 import { createFreshDatabase, dropDatabase } from './presence-seed';
 import { Cleanups, progress } from './lib/cleanups';
+import { calibrate, calibrationLine } from './lib/calibration';
 
 export type Size = {
   name: 'smoke' | 'full';
@@ -63,7 +64,9 @@ export async function runFanout(options: { smoke: boolean; command: string }): P
   try {
     const database = await openBenchPostgres({ say });
     cleanups.push(() => database.stop());
-    info = { size, command: options.command, databaseVersion: database.version, external: database.external, drain: DRAIN };
+    const machine = await calibrate(database.adminUrl);
+    say(calibrationLine(machine).slice(2));
+    info = { size, command: options.command, databaseVersion: database.version, external: database.external, drain: DRAIN, machine };
     for (const system of SYSTEMS) {
       say(`── ${SYSTEM_LABELS[system]}: ${size.agents} agents, ${size.watchers} subscribers, ${size.changesPerSecond} changes/s for ${size.durationMs / 1000} s`);
       try {

@@ -13,6 +13,7 @@ import type { Activity } from './lib/database-activity';
 import { summarize } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
 import { ROOT, summarizeOutput } from './lib/server-process';
+import { calibrationLine, type Calibration } from './lib/calibration';
 import type { Size } from './routing';
 import type { Analysis } from './routing-analysis';
 import type { LoadWindow } from './routing-load';
@@ -31,7 +32,7 @@ export type Measured = {
   servers: ServerReport[];
 };
 
-export type RunInfo = { size: Size; command: string; databaseVersion: string; external: boolean; wallSeconds: number };
+export type RunInfo = { size: Size; command: string; databaseVersion: string; external: boolean; wallSeconds: number; machine?: Calibration };
 
 /** The issue's targets at full size; a smoke run (small, a busy 2-core CI machine) only bounds latency loosely. */
 const TARGETS = { createToOfferP99Ms: 50, queuedToOfferP99Ms: 100, smokeP99Ms: 2_000 };
@@ -218,6 +219,7 @@ export function renderReport(measured: Measured | { broken: string }, info: RunI
   out.push(`# Routing benchmark — ${size.name}${size.name === 'smoke' ? ' (not the target size)' : ''}`, '');
   out.push(`- date: ${new Date().toISOString()}`);
   out.push(`- node: ${process.version}; nproc: ${availableParallelism()}; PostgreSQL ${info.databaseVersion} (${info.external ? 'external' : 'embedded'})`);
+  out.push(calibrationLine(info.machine));
   out.push(`- command: \`${info.command}\``);
   out.push(`- code: ${codeVersion()}`);
   out.push(`- wall time: ${info.wallSeconds.toFixed(0)} s`);

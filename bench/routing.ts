@@ -21,6 +21,7 @@ import { LockSampler } from './routing-locks';
 import { writeReport, type Measured, type ServerReport } from './routing-report';
 import { QUEUE_NAME, seedRouting } from './routing-seed';
 import { Cleanups, progress } from './lib/cleanups';
+import { calibrate, calibrationLine, type Calibration } from './lib/calibration';
 
 export type Size = {
   name: 'smoke' | 'full';
@@ -106,11 +107,14 @@ export async function runRouting(options: { smoke: boolean; command: string }): 
   let measured: Measured | { broken: string };
   let databaseVersion = 'unknown';
   let external = false;
+  let machine: Calibration | undefined;
   try {
     const database = await openBenchPostgres({ say });
     cleanups.push(() => database.stop());
     databaseVersion = database.version;
     external = database.external;
+    machine = await calibrate(database.adminUrl);
+    say(calibrationLine(machine).slice(2));
     const url = await createFreshDatabase(database.adminUrl, DATABASE_NAME);
     if (database.external) cleanups.push(() => dropDatabase(database.adminUrl, DATABASE_NAME));
     const seeding = performance.now();
@@ -191,6 +195,7 @@ export async function runRouting(options: { smoke: boolean; command: string }): 
     databaseVersion,
     external,
     wallSeconds: (performance.now() - started) / 1000,
+    machine,
   });
   say(`report written to ${file}`);
   return passed;
