@@ -108,7 +108,7 @@ const asIs = <Event, Out>(event: Event) => event as unknown as Out;
  */
 class View<Row> {
   private readonly made = new WeakMap<RosterDelta, { row: Row; json?: string }>();
-  /** A shared snapshot in this view, and its event's JSON without the id (see `snapshotJson`). */
+  /** A shared snapshot's rows in this view, and its event's JSON (each subscriber's frame wraps it in its own envelope). */
   private readonly snapshots = new WeakMap<Snapshot, { rows: Row[]; json?: string }>();
 
   constructor(readonly of: (row: RosterRow) => Row) {}

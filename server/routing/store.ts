@@ -512,7 +512,7 @@ export async function agentAct(
         return { state: row.new_state!, queueId: row.queue_id! };
       case 'start_over':
         throw new StartOver('the ticket changed hands while being locked');
-      case 'wrong_state':
+      case 'wrong_state': // new_state is then the state the ticket is in
         throw new TicketStateError(`ticket is ${row.new_state}; ${params.action} needs it ${needs[params.action]}`);
       default:
         throw new RoutingNotFoundError('ticketId: no such ticket offered to or held by you');
