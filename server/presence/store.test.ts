@@ -182,3 +182,44 @@ describe('a change that waits for the agent’s lock', () => {
     expect(await agentRow(agentId)).toMatchObject({ status: 'offline', reason: 'disconnected', devices: 0 });
   });
 });
+
+describe('attaching in one statement', () => {
+  it('leaves to the longer transaction an attach that turns the agent away with an offer out, which it takes back', async () => {
+    const team = await seedTeam(t.db, { team: 'Attach', agents: 1 });
+    const agentId = team.agents[0]!.id;
+    // Chosen away while no device is connected: shown offline.
+    await changeAgent(t.db, { agentId, manual: { status: 'away', reason: 'manual' } });
+    expect((await agentRow(agentId))?.status).toBe('offline');
+    // An offer out to them anyway (written behind routing's back, as a race could leave it).
+    const [integration] = await t.sql`insert into integrations (name) values ('Attach test') returning id`;
+    const [queue] = await t.sql`insert into queues (name, team_id) values ('Attach queue', ${team.teamId}) returning id`;
+    const [ticket] = await t.sql`
+      insert into tickets (integration_id, external_id, queue_id, channel, subject, state, agent_id, offer_id, version)
+      values (${integration!.id}, 'attach-1', ${queue!.id}, 'chat', 'Hello', 'offered', ${agentId}, gen_random_uuid(), 2)
+      returning id`;
+    await t.sql`update agent_presence set load = '{"chat": 1}' where agent_id = ${agentId}`; // its row counts the offer, as routing keeps it
+    const { change } = await attach(agentId);
+    expect(change).toMatchObject({ changed: true, status: 'away' });
+    expect(await agentRow(agentId)).toMatchObject({ status: 'away', devices: 1 });
+    const [back] = await t.sql`select state, agent_id from tickets where id = ${ticket!.id}`;
+    expect(back).toEqual({ state: 'queued', agent_id: null });
+    const events = await t.sql`select type, reason from ticket_events where ticket_id = ${ticket!.id}`;
+    expect(events.map((e) => [e.type, e.reason])).toEqual([['requeued', 'agent_away']]);
+  });
+
+  it('counts a reattached session once, keeps its activity, and moves its generation on', async () => {
+    const team = await seedTeam(t.db, { team: 'Reattach', agents: 1 });
+    const agentId = team.agents[0]!.id;
+    const clientSessionId = randomUUID();
+    const first = await attach(agentId, clientSessionId);
+    await t.sql`update device_sessions set activity = 'idle' where id = ${first.sessionId}`;
+    await changeAgent(t.db, { agentId }); // the idle device makes the agent away (idle)
+    expect(await agentRow(agentId)).toMatchObject({ status: 'away', reason: 'idle', devices: 1 });
+    const again = await attach(agentId, clientSessionId);
+    expect(again).toMatchObject({ sessionId: first.sessionId, generation: first.generation + 1, change: { changed: false, status: 'away' } });
+    expect(await agentRow(agentId)).toMatchObject({ status: 'away', reason: 'idle', devices: 1 });
+    const other = await attach(agentId);
+    expect(other.change).toMatchObject({ changed: true, status: 'available' });
+    expect(await agentRow(agentId)).toMatchObject({ status: 'available', devices: 2 });
+  });
+});

@@ -286,6 +286,10 @@ export async function attachSession(
     authSessionId?: string;
   },
 ): Promise<{ sessionId: string; generation: number; change: ChangeResult }> {
+  if (isPool(db)) {
+    const done = await retrying(() => attachInOneCall(db, params));
+    if (done) return done;
+  }
   let attached: { id: string; generation: number } | undefined;
   const change = await changeAgent(db, {
     agentId: params.agentId,
@@ -310,6 +314,31 @@ export async function attachSession(
   });
   if (!attached) throw new Error('device session upsert returned nothing');
   return { sessionId: attached.id, generation: attached.generation, change };
+}
+
+/**
+ * `attachSession` as one statement, `sb_attach_session` (migration 0010,
+ * decision 026); undefined when the attach would turn the agent away with
+ * offers out, which the longer transaction takes back (nothing was written).
+ */
+async function attachInOneCall(
+  db: Db,
+  params: Parameters<typeof attachSession>[1],
+): Promise<{ sessionId: string; generation: number; change: ChangeResult } | undefined> {
+  const [row] = await db.$client<
+    Array<{ outcome: 'changed' | 'unchanged' | 'missing' | 'holds_offers'; session_id: string; generation: number; new_status: Status; new_version: number }>
+  >`
+    select outcome, session_id, generation, new_status, new_version
+      from sb_attach_session(${params.agentId}::uuid, ${params.deviceId}::text, ${params.clientSessionId}::text,
+                             ${params.nodeId}::uuid, ${params.label}::text, ${params.authSessionId ?? null}::text,
+                             ${presenceChannel.name}::text, ${presenceChannel.encode({ n: 1 })}::text)`;
+  if (!row || row.outcome === 'missing') throw new NotAnAgentError(params.agentId);
+  if (row.outcome === 'holds_offers') return undefined;
+  return {
+    sessionId: row.session_id,
+    generation: row.generation,
+    change: { changed: row.outcome === 'changed', status: row.new_status, version: row.new_version },
+  };
 }
 
 export type EndReason = NonNullable<(typeof deviceSessions.$inferSelect)['endReason']>;
