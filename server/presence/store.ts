@@ -341,6 +341,25 @@ async function attachInOneCall(
   };
 }
 
+/**
+ * `endSession` as one statement, `sb_end_session` (migration 0011, decision
+ * 026); undefined when the end would turn the agent away or offline with
+ * offers out, which the longer transaction takes back (nothing was written).
+ */
+async function endInOneCall(
+  db: Db,
+  params: Parameters<typeof endSession>[1],
+): Promise<{ ended: boolean; change: ChangeResult } | undefined> {
+  const [row] = await db.$client<Array<{ outcome: 'changed' | 'unchanged' | 'missing' | 'holds_offers'; ended: boolean; new_status: Status; new_version: number }>>`
+    select outcome, ended, new_status, new_version
+      from sb_end_session(${params.agentId}::uuid, ${params.sessionId}::uuid, ${params.generation ?? null}::int,
+                          ${params.reason}::session_end_reason,
+                          ${presenceChannel.name}::text, ${presenceChannel.encode({ n: 1 })}::text)`;
+  if (!row || row.outcome === 'missing') throw new NotAnAgentError(params.agentId);
+  if (row.outcome === 'holds_offers') return undefined;
+  return { ended: row.ended, change: { changed: row.outcome === 'changed', status: row.new_status, version: row.new_version } };
+}
+
 export type EndReason = NonNullable<(typeof deviceSessions.$inferSelect)['endReason']>;
 
 /**
@@ -351,6 +370,10 @@ export async function endSession(
   db: DbOrTx,
   params: { agentId: string; sessionId: string; generation?: number; reason: EndReason },
 ): Promise<{ ended: boolean; change: ChangeResult }> {
+  if (isPool(db)) {
+    const done = await retrying(() => endInOneCall(db, params));
+    if (done) return done;
+  }
   let ended = false;
   const change = await changeAgent(db, {
     agentId: params.agentId,
