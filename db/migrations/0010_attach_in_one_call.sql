@@ -8,6 +8,28 @@
 -- the agent away while offers are out, which that transaction takes back),
 -- writes nothing here. Outcomes: 'changed', 'unchanged', 'missing',
 -- 'holds_offers'.
+-- Whether a change of devices to `p_status` turns the agent away or offline
+-- while offers are out: those are taken back by the longer transaction, so
+-- the one-statement paths step aside before writing (shared with 0011).
+CREATE OR REPLACE FUNCTION sb_leaves_offers(cur agent_presence, p_status agent_status)
+RETURNS boolean LANGUAGE plpgsql STABLE AS $$
+BEGIN
+  RETURN p_status <> cur.status AND p_status IN ('away', 'offline')
+     AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_id = cur.agent_id AND t.state = 'offered');
+END $$;--> statement-breakpoint
+-- Records an agent's row after its devices changed (the chosen status is
+-- kept): its new version, or NULL when nothing shown changed and nothing was
+-- written (shared with 0011).
+CREATE OR REPLACE FUNCTION sb_record_devices(cur agent_presence, p_status agent_status, p_reason status_reason,
+                                             p_devices int, p_channel text, p_payload text)
+RETURNS int LANGUAGE plpgsql AS $$
+BEGIN
+  IF p_status = cur.status AND p_reason = cur.reason AND p_devices = cur.devices THEN RETURN NULL; END IF;
+  RETURN (SELECT r.new_version
+            FROM sb_record_presence(cur.agent_id, cur.manual_status, cur.manual_reason, cur.manual_actor_id, cur.manual_note,
+                                    p_status, p_reason, cur.status, p_devices,
+                                    p_status <> cur.status, p_devices > 0 OR cur.devices > 0, p_channel, p_payload) r);
+END $$;--> statement-breakpoint
 CREATE OR REPLACE FUNCTION sb_attach_session(
   p_agent uuid, p_device text, p_client_session text, p_node uuid, p_label text, p_auth_session text,
   p_channel text, p_payload text)
@@ -35,8 +57,7 @@ BEGIN
     FROM device_sessions s WHERE s.agent_id = p_agent AND s.ended_at IS NULL;
   n_devices := n_before + CASE WHEN already THEN 0 ELSE 1 END;
   SELECT * INTO nxt FROM sb_aggregate(cur.manual_status, cur.manual_reason, n_devices, n_idle);
-  IF nxt.status <> cur.status AND nxt.status IN ('away', 'offline')
-     AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_id = p_agent AND t.state = 'offered') THEN
+  IF sb_leaves_offers(cur, nxt.status) THEN
     RETURN QUERY SELECT 'holds_offers', NULL::uuid, NULL::int, cur.status, cur.version;
     RETURN;
   END IF;
@@ -46,14 +67,11 @@ BEGIN
   DO UPDATE SET node_id = EXCLUDED.node_id, device_id = EXCLUDED.device_id, label = EXCLUDED.label,
                 auth_session_id = EXCLUDED.auth_session_id, generation = s.generation + 1, last_seen_at = now()
   RETURNING s.id, s.generation INTO v_id, v_generation;
-  IF nxt.status = cur.status AND nxt.reason = cur.reason AND n_devices = cur.devices THEN
+  new_version := sb_record_devices(cur, nxt.status, nxt.reason, n_devices, p_channel, p_payload);
+  IF new_version IS NULL THEN
     RETURN QUERY SELECT 'unchanged', v_id, v_generation, cur.status, cur.version;
     RETURN;
   END IF;
-  SELECT r.new_version INTO new_version
-    FROM sb_record_presence(p_agent, cur.manual_status, cur.manual_reason, cur.manual_actor_id, cur.manual_note,
-                            nxt.status, nxt.reason, cur.status, n_devices,
-                            nxt.status <> cur.status, n_devices > 0 OR cur.devices > 0, p_channel, p_payload) r;
   outcome := 'changed';
   session_id := v_id;
   generation := v_generation;

@@ -34,8 +34,7 @@ BEGIN
   n_devices := n_before - CASE WHEN ending THEN 1 ELSE 0 END;
   SELECT * INTO nxt FROM sb_aggregate(cur.manual_status, cur.manual_reason, n_devices,
                                       n_idle - CASE WHEN ending_idle THEN 1 ELSE 0 END);
-  IF nxt.status <> cur.status AND nxt.status IN ('away', 'offline')
-     AND EXISTS (SELECT 1 FROM tickets t WHERE t.agent_id = p_agent AND t.state = 'offered') THEN
+  IF sb_leaves_offers(cur, nxt.status) THEN
     RETURN QUERY SELECT 'holds_offers', false, cur.status, cur.version;
     RETURN;
   END IF;
@@ -43,14 +42,11 @@ BEGIN
     UPDATE device_sessions s SET ended_at = now(), end_reason = p_reason
      WHERE s.id = p_session AND s.agent_id = p_agent AND s.ended_at IS NULL;
   END IF;
-  IF nxt.status = cur.status AND nxt.reason = cur.reason AND n_devices = cur.devices THEN
+  new_version := sb_record_devices(cur, nxt.status, nxt.reason, n_devices, p_channel, p_payload);
+  IF new_version IS NULL THEN
     RETURN QUERY SELECT 'unchanged', ending, cur.status, cur.version;
     RETURN;
   END IF;
-  SELECT r.new_version INTO new_version
-    FROM sb_record_presence(p_agent, cur.manual_status, cur.manual_reason, cur.manual_actor_id, cur.manual_note,
-                            nxt.status, nxt.reason, cur.status, n_devices,
-                            nxt.status <> cur.status, n_devices > 0 OR cur.devices > 0, p_channel, p_payload) r;
   outcome := 'changed';
   ended := ending;
   new_status := nxt.status;
