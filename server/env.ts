@@ -58,8 +58,45 @@ const schema = z.object({
   WS_PING_MS: ms(10_000),
   /** ...and a socket that does not answer within this is terminated. */
   WS_PONG_WAIT_MS: ms(5_000),
-  /** Signed-in browser sessions last this long. */
+  /** A browser sign-in ends this long after it was made, however active (absolute expiry). */
   AUTH_SESSION_TTL_MS: ms(7 * 24 * 3600_000),
+  /** A browser sign-in not used for this long ends (idle expiry); an open tab's heartbeats count as use. */
+  AUTH_SESSION_IDLE_MS: ms(12 * 3600_000),
+
+  /** Failed sign-ins to one account within LOGIN_THROTTLE_WINDOW_MS before it is refused for the rest of the window. */
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(10),
+  /** Failed sign-ins from one client address within the window before that address is refused for the rest of it. */
+  LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
+  /** The window over which failed sign-ins are counted, and how long a throttled account or address waits. */
+  LOGIN_THROTTLE_WINDOW_MS: ms(15 * 60_000),
+  /**
+   * `true` when the node runs behind a reverse proxy that sets X-Forwarded-For, -Proto and -Host:
+   * the client's address and origin are then read from them. Never set it when clients reach the node directly.
+   */
+  TRUST_PROXY: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  /**
+   * Origins, besides the node's own, whose pages may open WebSockets and send signed-in changes
+   * (comma-separated, e.g. `https://desk.example.com`). Usually unset.
+   */
+  ALLOWED_ORIGINS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((o) => o.trim().replace(/\/$/, '')).filter(Boolean)),
+  /** The largest WebSocket message a client may send; a larger one closes that socket (1009). */
+  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).max(16 * 1024 * 1024).default(64 * 1024),
+  /** Messages a second one WebSocket may send, sustained; beyond it they are refused (TOO_MANY_REQUESTS)... */
+  WS_MESSAGES_PER_SECOND: z.coerce.number().int().min(1).max(1_000_000).default(50),
+  /** ...after a burst of this many; a socket that keeps on past the limit for WS_FLOOD_CLOSE_MS is closed (1008). */
+  WS_MESSAGE_BURST: z.coerce.number().int().min(1).max(1_000_000).default(200),
+  /** How long a WebSocket may keep sending past its limit before it is closed. */
+  WS_FLOOD_CLOSE_MS: ms(1_000),
+  /** The largest HTTP request body /api/trpc reads; larger ones are refused (413). */
+  HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
+
+  /** Presence history (status changes, ended device sessions) is deleted after this many days. */
+  PRESENCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
+  /** The audit log is deleted after this many days. */
+  AUDIT_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(365),
 });
 
 export type Env = z.infer<typeof schema>;

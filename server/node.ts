@@ -231,6 +231,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     const server: Server = createServer((req, res) => {
       if (isTrpcPath(req.url)) return trpcHttp(req, res);
+      if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       if (nextRequest) return void nextRequest(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     });

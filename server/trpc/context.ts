@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws';
 import type { SessionUser } from '../../db/queries/people';
 import { bearerToken, type KeyPrincipal } from '../auth/api-keys';
 import { hashToken, readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
+import { clientAddress, isSecure, originOf, type OriginVerdict } from '../security/request';
 import type { Services } from '../services';
 
 export type Context = {
@@ -21,15 +22,14 @@ export type Context = {
   socket: WebSocket | undefined;
   userAgent: string | undefined;
   transport: 'http' | 'ws';
-  /** Whether the client reached us over https (directly or through a proxy). */
+  /** Whether the client reached us over https (directly or through a trusted proxy). */
   secure: boolean;
+  /** The client's IP address (for throttling sign-ins and the audit log; never stored in the clear elsewhere). */
+  address: string | undefined;
+  /** Whether a browser sent the request from one of our pages (server/security/request.ts). */
+  origin: OriginVerdict;
   setCookie: (cookie: string) => void;
 };
-
-function isSecure(req: IncomingMessage): boolean {
-  const proto = req.headers['x-forwarded-proto'];
-  return proto === 'https' || (req.socket as { encrypted?: boolean }).encrypted === true;
-}
 
 /** What both transports read from the request: the API key or the sign-in cookie, its user, the client. */
 async function fromRequest(services: Services, req: IncomingMessage) {
@@ -42,7 +42,9 @@ async function fromRequest(services: Services, req: IncomingMessage) {
     token,
     authSessionId: token ? hashToken(token) : undefined,
     userAgent: req.headers['user-agent'],
-    secure: isSecure(req),
+    secure: isSecure(req, services.env),
+    address: clientAddress(req, services.env),
+    origin: originOf(req, services.env),
   };
 }
 
