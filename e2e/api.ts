@@ -12,7 +12,8 @@ export async function call<T>(
 ): Promise<Answer<T>> {
   const headers: Record<string, string> = { 'content-type': 'application/json' };
   if (options.key) headers.authorization = `Bearer ${options.key}`;
-  if (options.cookie) headers.cookie = options.cookie;
+  // A signed-in change must say it comes from this site's pages, as a browser's would.
+  if (options.cookie) Object.assign(headers, { cookie: options.cookie, origin: base });
   const query = options.type === 'query' && options.input !== undefined ? `?input=${encodeURIComponent(JSON.stringify(options.input))}` : '';
   const res = await fetch(`${base}/api/trpc/${procedure}${query}`, {
     method: options.type === 'query' ? 'GET' : 'POST',
@@ -27,7 +28,7 @@ export async function call<T>(
 export async function createKeyAsAdmin(base: string, input: { integration: string; name: string; scopes: string[] }): Promise<string> {
   const login = await fetch(`${base}/api/trpc/auth.login`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', origin: base },
     body: JSON.stringify({ email: 'admin@example.com', password: 'switchboard' }),
   });
   expect(login.status).toBe(200);

@@ -25,7 +25,7 @@ afterAll(async () => {
 });
 
 const post = (path: string, body: string, headers: Record<string, string> = {}) =>
-  fetch(`${node.url}/api/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  fetch(`${node.url}/api/trpc/${path}`, { method: 'POST', headers: { 'content-type': 'application/json', origin: node.url, ...headers }, body });
 const errorOf = async (res: Response) => ((await res.json()) as { error: { message: string; data: { code: string } } }).error;
 
 describe('sign-in over plain HTTP', () => {

@@ -63,9 +63,9 @@ const schema = z.object({
   /** A browser sign-in not used for this long ends (idle expiry); an open tab's heartbeats count as use. */
   AUTH_SESSION_IDLE_MS: ms(12 * 3600_000),
 
-  /** Failed sign-ins to one account within LOGIN_THROTTLE_WINDOW_MS before it is refused for the rest of the window. */
+  /** Failed sign-ins to one account within LOGIN_THROTTLE_WINDOW_MS before sign-ins to it are refused for LOGIN_THROTTLE_WINDOW_MS. */
   LOGIN_MAX_FAILURES_PER_ACCOUNT: z.coerce.number().int().min(1).max(10_000).default(10),
-  /** Failed sign-ins from one client address within the window before that address is refused for the rest of it. */
+  /** Failed sign-ins from one client address within the window before sign-ins from it are refused for the window's length. */
   LOGIN_MAX_FAILURES_PER_ADDRESS: z.coerce.number().int().min(1).max(100_000).default(50),
   /** The window over which failed sign-ins are counted, and how long a throttled account or address waits. */
   LOGIN_THROTTLE_WINDOW_MS: ms(15 * 60_000),

@@ -9,16 +9,29 @@ export type Logger = {
   child: (fields: Fields) => Logger;
 };
 
-function plain(value: unknown): unknown {
+/**
+ * Field names whose values are secrets: never written, whatever logs them
+ * (a password, a session or API key, a cookie, a webhook's signing secret).
+ * Checked at every depth of a logged object; server/security/logs.test.ts
+ * checks a node's whole output for the secrets it was given.
+ */
+const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|^key$|apikey|credential/i;
+
+function plain(value: unknown, depth = 0): unknown {
   if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
-  return value;
+  if (depth > 5 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
+  if (Object.getPrototypeOf(value) !== Object.prototype) return value;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = SECRET_FIELD.test(k) ? '[redacted]' : plain(v, depth + 1);
+  return out;
 }
 
 export function createLogger(base: Fields = {}, quiet = false): Logger {
   const write = (level: string, msg: string, fields: Fields = {}) => {
     if (quiet && level === 'info') return;
     const entry: Fields = { time: new Date().toISOString(), level, msg, ...base };
-    for (const [k, v] of Object.entries(fields)) entry[k] = plain(v);
+    for (const [k, v] of Object.entries(fields)) entry[k] = SECRET_FIELD.test(k) ? '[redacted]' : plain(v);
     (level === 'error' ? process.stderr : process.stdout).write(`${JSON.stringify(entry)}\n`);
   };
   return {

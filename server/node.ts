@@ -14,9 +14,10 @@ import { WebSocketServer } from 'ws';
 import { createDb, createSql } from '../db/client';
 import { ensureDatabase, startEmbeddedPostgres, type EmbeddedPostgres } from '../db/embedded';
 import { runMigrations } from '../db/migrate';
-import { seedDemo, DEMO_PASSWORD } from '../db/seed';
+import { seedDemo } from '../db/seed';
 import type { Env } from './env';
 import { readCookie, hashToken, SESSION_COOKIE } from './auth/service';
+import { LoginThrottledError } from './auth/throttle';
 import { startJobs } from './jobs/boss';
 import { startPresenceSweep } from './jobs/presence-sweep';
 import type { Logger } from './log';
@@ -25,7 +26,10 @@ import { Hub } from './realtime/hub';
 import { nodeStats, type NodeStats } from './ops/stats';
 import { Router } from './routing/router';
 import { startWebhooks } from './webhooks/dispatcher';
-import { KeyCache } from './auth/api-keys';
+import { bearerToken, hashKey, KeyCache } from './auth/api-keys';
+import { securityHeaders } from './security/headers';
+import { originOf } from './security/request';
+import { guardMessages } from './security/ws-guard';
 import { SubscriptionRequests } from './realtime/frames';
 import { SocketRegistry } from './realtime/sockets';
 import type { Services } from './services';
@@ -125,8 +129,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     if (env.SEED === 'demo') {
       const logins = await seedDemo(db);
       if (logins.length) {
-        log.info('seeded the demo workspace (demo-only logins)', {
-          password: DEMO_PASSWORD,
+        // The demo password is published (README, db/seed.ts); it is not logged all the same.
+        log.info('seeded the demo workspace (demo-only logins; their password is in the README)', {
           logins: logins.map((l) => `${l.email} (${l.role}${l.team ? `, ${l.team}` : ''})`),
         });
       }
@@ -155,7 +159,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cleanups.push(() => hub.stop());
     await engine.start();
     cleanups.push(() => engine.stop());
-    const sweep = await startPresenceSweep({ boss: jobs.boss, sql, db, timing: env, log });
+    const sweep = await startPresenceSweep({ boss: jobs.boss, sql, db, timing: env, signInIdleMs: env.AUTH_SESSION_IDLE_MS, log });
     cleanups.push(() => sweep.stop());
     const router = new Router({
       db,
@@ -181,7 +185,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     hub.onControl((message) => {
       if (message.k === 'ended') engine.endedElsewhere(message.s, { reason: message.r });
       else if (message.k === 'signout') sockets.closeSignedOut(message.h);
-      else if (message.k === 'keys') keys.forget();
+      else if (message.k === 'keys') {
+        keys.forget();
+        sockets.closeRevoked(message.h ?? []);
+      }
     });
     const subscriptions = new SubscriptionRequests(new Set(LIVE_VIEW_PATHS));
     const services: Services = { db, env, log, engine, hub, router, keys, subscriptions, stats };
@@ -209,17 +216,32 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     // tRPC over HTTP and WebSocket.
     const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
-      if (error.code === 'INTERNAL_SERVER_ERROR') log.error('procedure failed', { path, error: error.cause ?? error.message });
+      if (error.code !== 'INTERNAL_SERVER_ERROR') return;
+      // ws reports an oversized message as a socket error; the socket is closed (1009), and it was the client's doing.
+      if (error.cause instanceof RangeError && error.cause.message === 'Max payload size exceeded') {
+        log.warn('a WebSocket message over WS_MAX_PAYLOAD_BYTES closed its socket');
+        return;
+      }
+      log.error('procedure failed', { path, error: error.cause ?? error.message });
     };
     const trpcHttp = createHTTPHandler({
       router: appRouter,
       basePath: `${TRPC_PATH}/`,
       createContext: httpContextFactory(services),
       onError,
+      maxBodySize: env.HTTP_MAX_BODY_BYTES,
+      // A batch is one request doing many procedures' work: bounded like a body.
+      maxBatchSize: 50,
       // A node too busy to create another ticket says when to try again.
-      responseMeta: ({ errors }) => (errors.some((e) => e.code === 'TOO_MANY_REQUESTS') ? { headers: { 'retry-after': '1' } } : {}),
+      responseMeta: ({ errors }) => {
+        const busy = errors.filter((e) => e.code === 'TOO_MANY_REQUESTS');
+        if (!busy.length) return {};
+        const wait = Math.max(1, ...busy.map((e) => (e.cause instanceof LoginThrottledError ? e.cause.retryAfterSeconds : 1)));
+        return { headers: { 'retry-after': String(wait) } };
+      },
     });
-    const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+    // A larger message closes its socket (1009) and only that socket.
+    const wss = new WebSocketServer({ noServer: true, maxPayload: env.WS_MAX_PAYLOAD_BYTES });
     connections = () => wss.clients.size;
     const wsHandler = applyWSSHandler({
       wss,
@@ -230,16 +252,28 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
 
     const server: Server = createServer((req, res) => {
-      if (isTrpcPath(req.url)) return trpcHttp(req, res);
+      const api = isTrpcPath(req.url);
+      securityHeaders(req, res, { dev: options.pages ? options.pages.dev : false, settings: env, api });
+      if (api) return trpcHttp(req, res);
       if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       if (nextRequest) return void nextRequest(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     });
     server.on('upgrade', (req, socket, head) => {
       if (isTrpcPath(req.url)) {
+        // Cross-site WebSocket hijacking: a page of another site may open a socket
+        // here, and the browser would send our cookie with it. Browsers always say
+        // where a socket comes from; clients without an Origin are not browsers.
+        if (originOf(req, env) === 'foreign') {
+          socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nforeign Origin\n');
+          return;
+        }
         wss.handleUpgrade(req, socket, head, (ws) => {
+          guardMessages(ws, env); // first: it filters what every later listener hears
+          const key = bearerToken(req.headers.authorization);
           const token = readCookie(req.headers.cookie, SESSION_COOKIE);
-          if (token) sockets.add(hashToken(token), ws);
+          if (key) sockets.addKey(hashKey(key), ws);
+          else if (token) sockets.add(hashToken(token), ws);
           subscriptions.watch(ws); // before tRPC's listener: see server/realtime/frames.ts
           wss.emit('connection', ws, req);
         });

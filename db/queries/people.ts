@@ -1,5 +1,5 @@
 // Queries about users, teams and browser sessions.
-import { and, eq, gt, sql } from 'drizzle-orm';
+import { and, eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
 import { agentPresence, authSessions, teamMembers, teams, users } from '../schema';
 
@@ -11,6 +11,36 @@ export async function findUserByEmail(db: DbOrTx, params: { email: string }) {
   return row;
 }
 
+export async function findUserById(db: DbOrTx, params: { id: string }) {
+  const [row] = await db.select().from(users).where(eq(users.id, params.id));
+  return row;
+}
+
+export async function setPasswordHash(db: DbOrTx, params: { userId: string; passwordHash: string }): Promise<void> {
+  await db.update(users).set({ passwordHash: params.passwordHash }).where(eq(users.id, params.userId));
+}
+
+/**
+ * Deletes the sign-ins that ran out (absolute or idle), returning them with
+ * their users, so that their devices can be signed out and their sockets
+ * closed. First renews the sign-ins of browsers with a live device session:
+ * an open tab is use, though it only heartbeats over its socket.
+ */
+export async function expireAuthSessions(
+  db: DbOrTx,
+  params: { idleMs: number },
+): Promise<Array<{ id: string; userId: string; role: Role }>> {
+  await db.execute(sql`
+    update auth_sessions s set last_used_at = now()
+     where s.last_used_at < now() - interval '1 minute'
+       and exists (select 1 from device_sessions d where d.auth_session_id = s.id and d.ended_at is null)`);
+  return db.execute<{ id: string; userId: string; role: Role }>(sql`
+    delete from auth_sessions s using users u
+     where u.id = s.user_id
+       and (s.expires_at <= now() or s.last_used_at <= now() - ${params.idleMs}::int * interval '1 ms')
+    returning s.id, s.user_id as "userId", u.role`);
+}
+
 export async function insertAuthSession(
   db: DbOrTx,
   params: { id: string; userId: string; expiresAt: Date },
@@ -18,13 +48,27 @@ export async function insertAuthSession(
   await db.insert(authSessions).values(params);
 }
 
-/** The user of a live (unexpired) browser session, or undefined. */
-export async function findSessionUser(db: DbOrTx, params: { sessionHash: string }): Promise<SessionUser | undefined> {
-  const [row] = await db
-    .select({ id: users.id, email: users.email, name: users.name, role: users.role })
-    .from(authSessions)
-    .innerJoin(users, eq(users.id, authSessions.userId))
-    .where(and(eq(authSessions.id, params.sessionHash), gt(authSessions.expiresAt, sql`now()`)));
+/**
+ * The user of a live browser sign-in, or undefined: one made less than its
+ * absolute lifetime ago (expires_at), used within the idle timeout, by a user
+ * not deactivated. Renews its last use, at most once a minute (a write per
+ * minute per browser, not per request), in the same statement.
+ */
+export async function findSessionUser(
+  db: DbOrTx,
+  params: { sessionHash: string; idleMs: number },
+): Promise<SessionUser | undefined> {
+  const [row] = await db.execute<SessionUser>(sql`
+    with renewed as (
+      update auth_sessions set last_used_at = now()
+       where id = ${params.sessionHash} and last_used_at < now() - interval '1 minute'
+         and last_used_at > now() - ${params.idleMs}::int * interval '1 ms' and expires_at > now()
+    )
+    select u.id, u.email, u.name, u.role
+      from auth_sessions s join users u on u.id = s.user_id
+     where s.id = ${params.sessionHash} and s.expires_at > now()
+       and s.last_used_at > now() - ${params.idleMs}::int * interval '1 ms'
+       and u.deactivated_at is null`);
   return row;
 }
 

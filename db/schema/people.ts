@@ -93,3 +93,14 @@ export const loginThrottle = pgTable('login_throttle', {
   windowStartedAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
   blockedUntil: timestamp({ withTimezone: true }),
 });
+
+/**
+ * Secrets this installation made for itself on first use, shared by its nodes:
+ * `address-hash`, the key of the keyed hash that stands for a client address
+ * in login_throttle (so that no address is stored, yet every node counts alike).
+ */
+export const instanceSecrets = pgTable('instance_secrets', {
+  name: text().primaryKey(),
+  value: text().notNull(),
+  createdAt: timestamp({ withTimezone: true }).notNull().defaultNow(),
+});

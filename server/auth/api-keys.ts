@@ -1,8 +1,9 @@
 // API keys for integrations (ticketing systems): `Authorization: Bearer sbk_…`.
 // A key is shown once, at creation; only its SHA-256 is stored. Each key has
 // scopes, an optional expiry, a last-used time (renewed at most once a minute)
-// and can be revoked, which takes effect on its next request (each node
-// remembers valid keys briefly, and forgets them all on a revocation: KeyCache).
+// and can be revoked, which takes effect at once: on its next request (each
+// node remembers valid keys briefly, and forgets them all on a revocation:
+// KeyCache), and on its open sockets, which every node closes.
 import { createHash, randomBytes } from 'node:crypto';
 import { and, desc, eq, isNull, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
@@ -16,7 +17,8 @@ export type Scope = (typeof SCOPES)[number];
 export type KeyPrincipal = { keyId: string; integrationId: string; integration: string; scopes: Scope[] };
 
 const KEY_PREFIX = 'sbk_';
-const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
+/** What a key is known by, in the database and in each node's socket registry. */
+export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
 export class UnknownIntegrationError extends Error {
   override name = 'UnknownIntegrationError';
@@ -174,9 +176,9 @@ export async function revokeApiKey(db: DbOrTx, params: { id: string }): Promise<
       .update(apiKeys)
       .set({ revokedAt: sql`now()` })
       .where(and(eq(apiKeys.id, params.id), isNull(apiKeys.revokedAt)))
-      .returning({ id: apiKeys.id });
-    // Every node forgets the keys it trusted (KeyCache).
-    if (rows.length > 0) await tx.execute(controlChannel.notify({ k: 'keys' }));
+      .returning({ id: apiKeys.id, hash: apiKeys.hash });
+    // Every node forgets the keys it trusted (KeyCache) and closes the sockets opened with this one.
+    if (rows.length > 0) await tx.execute(controlChannel.notify({ k: 'keys', h: rows.map((r) => r.hash) }));
     return rows.length > 0;
   });
 }

@@ -5,44 +5,119 @@ import type { Db } from '../../db/client';
 import {
   deleteAuthSession,
   deleteAuthSessionsOfUser,
+  expireAuthSessions,
   findSessionUser,
   findUserByEmail,
+  findUserById,
   insertAuthSession,
+  setPasswordHash,
   type SessionUser,
 } from '../../db/queries/people';
 import type { PresenceEngine } from '../presence/engine';
+import { signOutAgentDevices } from '../presence/store';
 import { chunks, controlChannel } from '../realtime/channels';
-import { decoyHash, verifyPassword } from './password';
+import { decoyHash, hashPassword, verifyPassword } from './password';
+import { checkLoginAllowed, clearAccountFailures, recordLoginFailure, type ThrottleSettings } from './throttle';
 
 export const SESSION_COOKIE = 'sb_session';
 
 export class InvalidCredentialsError extends Error {
   override name = 'InvalidCredentialsError';
-  constructor() {
-    super('Email or password is incorrect');
+  constructor(message = 'Email or password is incorrect') {
+    super(message);
   }
 }
 
 export const hashToken = (token: string) => createHash('sha256').update(token).digest('base64url');
 
+/**
+ * Checks an email and password and makes a browser sign-in. Refused before any
+ * password check while the account or the address is throttled; a failure
+ * counts against both (server/auth/throttle.ts). A deactivated user's correct
+ * password fails like a wrong one: the answer does not say who exists.
+ */
 export async function login(
   db: Db,
-  params: { email: string; password: string; ttlMs: number },
+  params: { email: string; password: string; ttlMs: number; address: string | undefined; throttle: ThrottleSettings },
 ): Promise<{ user: SessionUser; token: string; expiresAt: Date }> {
+  const keys = await checkLoginAllowed(db, params);
   const found = await findUserByEmail(db, { email: params.email });
   // Verify against a decoy when the email is unknown, so timing does not reveal which emails exist.
   const ok = await verifyPassword(found?.passwordHash ?? (await decoyHash()), params.password);
-  if (!found || !ok) throw new InvalidCredentialsError();
-  const token = randomBytes(32).toString('base64url');
-  const expiresAt = new Date(Date.now() + params.ttlMs);
-  await insertAuthSession(db, { id: hashToken(token), userId: found.id, expiresAt });
+  if (!found || !ok || found.deactivatedAt) {
+    await recordLoginFailure(db, keys, params.throttle);
+    throw new InvalidCredentialsError();
+  }
+  await clearAccountFailures(db, keys);
   const user: SessionUser = { id: found.id, email: found.email, name: found.name, role: found.role };
-  return { user, token, expiresAt };
+  return { user, ...(await newSignIn(db, { userId: user.id, ttlMs: params.ttlMs })) };
 }
 
-export function userForToken(db: Db, token: string | undefined): Promise<SessionUser | undefined> {
+async function newSignIn(db: Db, params: { userId: string; ttlMs: number }): Promise<{ token: string; expiresAt: Date }> {
+  const token = randomBytes(32).toString('base64url');
+  const expiresAt = new Date(Date.now() + params.ttlMs);
+  await insertAuthSession(db, { id: hashToken(token), userId: params.userId, expiresAt });
+  return { token, expiresAt };
+}
+
+export function userForToken(db: Db, token: string | undefined, idleMs: number): Promise<SessionUser | undefined> {
   if (!token) return Promise.resolve(undefined);
-  return findSessionUser(db, { sessionHash: hashToken(token) });
+  return findSessionUser(db, { sessionHash: hashToken(token), idleMs });
+}
+
+export class WeakPasswordError extends Error {
+  override name = 'WeakPasswordError';
+}
+
+/** What a new password must be: long enough, and not the old one. */
+export function checkNewPassword(password: string, old?: string): void {
+  if (password.length < MIN_PASSWORD_LENGTH) throw new WeakPasswordError(`newPassword: at least ${MIN_PASSWORD_LENGTH} characters`);
+  if (old !== undefined && password === old) throw new WeakPasswordError('newPassword: the same as the current password');
+}
+export const MIN_PASSWORD_LENGTH = 10;
+
+/**
+ * Changes the signed-in user's password, after checking the current one (a
+ * wrong one counts as a failed sign-in), then does what signing out
+ * everywhere does — every sign-in of the user ends and every socket opened
+ * with one closes — and makes a new sign-in for the browser that asked.
+ */
+export async function changePassword(
+  deps: { db: Db; engine: PresenceEngine },
+  params: {
+    user: SessionUser;
+    currentPassword: string;
+    newPassword: string;
+    ttlMs: number;
+    address: string | undefined;
+    throttle: ThrottleSettings;
+  },
+): Promise<{ token: string; expiresAt: Date }> {
+  const { db } = deps;
+  const keys = await checkLoginAllowed(db, { email: params.user.email, address: params.address });
+  const found = await findUserById(db, { id: params.user.id });
+  if (!found || !(await verifyPassword(found.passwordHash, params.currentPassword))) {
+    await recordLoginFailure(db, keys, params.throttle);
+    throw new InvalidCredentialsError('currentPassword: incorrect');
+  }
+  checkNewPassword(params.newPassword, params.currentPassword);
+  await setPasswordHash(db, { userId: found.id, passwordHash: await hashPassword(params.newPassword) });
+  await signOut(deps, { user: params.user, authSessionId: '', everywhere: true });
+  return newSignIn(db, { userId: found.id, ttlMs: params.ttlMs });
+}
+
+/**
+ * Ends the browser sign-ins that ran out (absolute lifetime or idle timeout):
+ * their agents' device sessions end (`signed_out`) and every node closes the
+ * sockets opened with them. Run by the presence sweep, on one node at a time.
+ */
+export async function expireSignIns(db: Db, params: { idleMs: number }): Promise<number> {
+  const expired = await expireAuthSessions(db, params);
+  for (const signIn of expired) {
+    if (signIn.role === 'agent') await signOutAgentDevices(db, { agentId: signIn.userId, authSessionId: signIn.id });
+  }
+  for (const part of chunks(expired.map((s) => s.id), 100)) await db.execute(controlChannel.notify({ k: 'signout', h: part }));
+  return expired.length;
 }
 
 /**

@@ -9,6 +9,7 @@ import type { PgBoss } from 'pg-boss';
 import type { Db, Sql } from '../../db/client';
 import type { Timing } from '../env';
 import type { Logger } from '../log';
+import { expireSignIns } from '../auth/service';
 import { sweepPresence } from '../presence/sweep';
 
 export const PRESENCE_SWEEP_QUEUE = 'presence-sweep';
@@ -19,6 +20,8 @@ export async function startPresenceSweep(deps: {
   sql: Sql;
   db: Db;
   timing: Timing;
+  /** Browser sign-ins unused this long end here too (AUTH_SESSION_IDLE_MS), with their devices and sockets. */
+  signInIdleMs: number;
   log: Logger;
 }): Promise<{ stop: () => Promise<void> }> {
   const { boss, sql, db, timing, log } = deps;
@@ -38,6 +41,8 @@ export async function startPresenceSweep(deps: {
       try {
         const result = await sweepPresence(db, timing);
         if (result.timedOut || result.nodeLost) log.info('presence sweep ended sessions', result);
+        const signIns = await expireSignIns(db, { idleMs: deps.signInIdleMs });
+        if (signIns) log.info('browser sign-ins expired', { signIns });
       } finally {
         await connection`select pg_advisory_unlock(${SWEEP_LOCK})`;
       }

@@ -20,6 +20,7 @@ import {
   flushLastSeen,
   notifyEnded,
   setSessionActivity,
+  signOutAgentDevices,
   type ChangeResult,
   type EndReason,
 } from './store';
@@ -251,16 +252,8 @@ export class PresenceEngine {
   }
 
   /** Ends the agent's device sessions of one browser sign-in, or of all (`signed_out`). */
-  async signOutDevices(params: { agentId: string; authSessionId?: string }): Promise<number> {
-    let ended: string[] = [];
-    await changeAgent(this.deps.db, {
-      agentId: params.agentId,
-      change: async (tx) => {
-        ended = await endLiveSessions(tx, { ...params, reason: 'signed_out' });
-      },
-    });
-    if (ended.length) await notifyEnded(this.deps.db, { sessionIds: ended, reason: 'signed_out' });
-    return ended.length;
+  signOutDevices(params: { agentId: string; authSessionId?: string }): Promise<number> {
+    return signOutAgentDevices(this.deps.db, params);
   }
 
   /**

@@ -511,3 +511,16 @@ export async function notifyEnded(db: DbOrTx, params: { sessionIds: string[]; re
     await db.execute(controlChannel.notify({ k: 'ended', s: part, r: params.reason }));
   }
 }
+
+/** Ends the agent's device sessions of one browser sign-in, or of all (`signed_out`), and tells the tabs. */
+export async function signOutAgentDevices(db: Db, params: { agentId: string; authSessionId?: string }): Promise<number> {
+  let ended: string[] = [];
+  await changeAgent(db, {
+    agentId: params.agentId,
+    change: async (tx) => {
+      ended = await endLiveSessions(tx, { ...params, reason: 'signed_out' });
+    },
+  });
+  if (ended.length) await notifyEnded(db, { sessionIds: ended, reason: 'signed_out' });
+  return ended.length;
+}

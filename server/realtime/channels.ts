@@ -43,9 +43,12 @@ const endReason = z.enum(['closed', 'timeout', 'node_lost', 'forced', 'signed_ou
  * another node, a supervisor, a sign-out): `ended` names device sessions whose
  * tabs must be told; `signout` names browser sign-ins (auth session hashes)
  * whose sockets must close; `webhooks` says a webhook was created or changed
- * (nodes forget which integrations have one); `keys` says an API key was
- * revoked (nodes forget the keys they trusted). Lists are chunked to stay under
- * the payload limit.
+ * (nodes forget which integrations have one); `keys` says API keys `h` (their
+ * hashes) were revoked (nodes forget the keys they trusted and close the
+ * sockets opened with those keys); `teams` says the agents of
+ * teams `t` changed (membership, skills, capacity overrides) and `a` names the
+ * agents whose teams may have changed (routing reads those teams again:
+ * server/routing/team-changes.ts). Lists are chunked to stay under the payload limit.
  */
 export const controlChannel = channel(
   'sb_control',
@@ -53,7 +56,8 @@ export const controlChannel = channel(
     z.object({ k: z.literal('ended'), s: z.array(z.string().uuid()).max(150), r: endReason }),
     z.object({ k: z.literal('signout'), h: z.array(z.string().max(64)).max(100) }),
     z.object({ k: z.literal('webhooks') }),
-    z.object({ k: z.literal('keys') }),
+    z.object({ k: z.literal('keys'), h: z.array(z.string().max(64)).max(100).optional() }),
+    z.object({ k: z.literal('teams'), t: z.array(z.string().uuid()).max(50), a: z.array(z.string().uuid()).max(50) }),
   ]),
 );
 export type ControlMessage = z.infer<typeof controlChannel.payload>;

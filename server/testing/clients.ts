@@ -9,7 +9,7 @@ import type { AppRouter } from '../trpc/router';
 export async function signIn(baseUrl: string, email: string, password: string): Promise<string> {
   const res = await fetch(`${baseUrl}/api/trpc/auth.login`, {
     method: 'POST',
-    headers: { 'content-type': 'application/json' },
+    headers: { 'content-type': 'application/json', origin: baseUrl },
     body: JSON.stringify({ email, password }),
   });
   if (!res.ok) throw new Error(`sign-in failed: ${res.status} ${await res.text()}`);
@@ -44,7 +44,8 @@ export function socketClient(baseUrl: string, cookie?: string, userAgent = 'node
 /** A tRPC client over plain HTTP. */
 export function httpClient(baseUrl: string, cookie?: string): TRPCClient<AppRouter> {
   return createTRPCClient<AppRouter>({
-    links: [httpLink({ url: `${baseUrl}/api/trpc`, headers: cookie ? { cookie } : {} })],
+    // A browser page of this site says so in its Origin header; signed-in changes need it.
+    links: [httpLink({ url: `${baseUrl}/api/trpc`, headers: { origin: baseUrl, ...(cookie ? { cookie } : {}) } })],
   });
 }
 

@@ -16,6 +16,8 @@ export type Context = {
   /** The integration's API key the request carries (`Authorization: Bearer`), when it carries one. */
   apiKey: KeyPrincipal | undefined;
   token: string | undefined;
+  /** How the request authenticated itself: an API key (Authorization header), a sign-in cookie, or neither. */
+  via: 'key' | 'cookie' | 'none';
   /** The stored id (hash) of the browser sign-in the request carries. */
   authSessionId: string | undefined;
   /** The WebSocket, for procedures called over one. */
@@ -38,7 +40,8 @@ async function fromRequest(services: Services, req: IncomingMessage) {
   return {
     services,
     apiKey: key ? await services.keys.authenticate(key) : undefined,
-    user: await userForToken(services.db, token),
+    via: key ? ('key' as const) : token ? ('cookie' as const) : ('none' as const),
+    user: await userForToken(services.db, token, services.env.AUTH_SESSION_IDLE_MS),
     token,
     authSessionId: token ? hashToken(token) : undefined,
     userAgent: req.headers['user-agent'],

@@ -5,7 +5,8 @@
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { SessionUser } from '../../db/queries/people';
 import type { Scope } from '../auth/api-keys';
-import { InvalidCredentialsError } from '../auth/service';
+import { InvalidCredentialsError, WeakPasswordError } from '../auth/service';
+import { LoginThrottledError } from '../auth/throttle';
 import { NotAllowedError } from '../presence/actions';
 import { SessionNotLiveError } from '../presence/engine';
 import { NotAnAgentError } from '../presence/store';
@@ -55,6 +56,12 @@ const mapErrors = t.middleware(async ({ next }) => {
     if (cause instanceof InvalidCredentialsError) {
       throw new TRPCError({ code: 'UNAUTHORIZED', message: cause.message, cause });
     }
+    if (cause instanceof LoginThrottledError) {
+      throw new TRPCError({ code: 'TOO_MANY_REQUESTS', message: cause.message, cause });
+    }
+    if (cause instanceof WeakPasswordError) {
+      throw new TRPCError({ code: 'BAD_REQUEST', message: `Invalid input: ${cause.message}`, cause });
+    }
     if (cause instanceof NotAnAgentError || cause instanceof SessionNotLiveError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
     }
@@ -74,8 +81,29 @@ const mapErrors = t.middleware(async ({ next }) => {
   return result;
 });
 
+/**
+ * Cross-site request forgery: a change made over HTTP with a sign-in cookie
+ * must come from one of our own pages, as the browser's Origin (or
+ * Sec-Fetch-Site) header says (auth.login checks its own, see there). SameSite=Lax already keeps the
+ * cookie off other sites' POSTs; this also refuses sibling subdomains and old
+ * browsers. API keys are not ambient credentials and need no such proof; over
+ * a WebSocket the origin was checked at the upgrade (server/node.ts).
+ */
+const sameOriginChanges = t.middleware(({ ctx, type, next }) => {
+  if (type === 'mutation' && ctx.transport === 'http' && ctx.via === 'cookie' && ctx.origin !== 'same') {
+    throw new TRPCError({
+      code: 'FORBIDDEN',
+      message:
+        ctx.origin === 'foreign'
+          ? 'Origin: changes signed in by cookie are accepted only from this site’s own pages'
+          : 'Origin: a change signed in by cookie must say where it comes from (send the Origin header of this site), or use an API key',
+    });
+  }
+  return next();
+});
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(mapErrors);
+export const publicProcedure = t.procedure.use(sameOriginChanges).use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
