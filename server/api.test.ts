@@ -96,6 +96,20 @@ describe('bad input', () => {
     expect(roster.status).toBe(403);
   });
 
+  it('refuses a body over HTTP_MAX_BODY_BYTES with 413 without reading it all', async () => {
+    const res = await post('auth.login', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(1024 * 1024) }));
+    expect(res.status).toBe(413);
+    expect((await errorOf(res)).data.code).toBe('PAYLOAD_TOO_LARGE');
+  });
+
+  it('refuses a batch of more than 50 calls', async () => {
+    const paths = Array.from({ length: 51 }, () => 'auth.me').join(',');
+    const res = await fetch(`${node.url}/api/trpc/${paths}?batch=1`);
+    expect(res.status).toBe(400);
+    const ok = await fetch(`${node.url}/api/trpc/${Array.from({ length: 50 }, () => 'auth.me').join(',')}?batch=1`);
+    expect(ok.status).toBe(200);
+  });
+
   it('stays up after all of it', async () => {
     const me = await fetch(`${node.url}/api/trpc/auth.me`);
     expect(me.status).toBe(200);
