@@ -14,7 +14,14 @@ import { Remembered } from '../realtime/remembered';
 export const SCOPES = ['tickets:write', 'tickets:read', 'presence:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
-export type KeyPrincipal = { keyId: string; integrationId: string; integration: string; scopes: Scope[] };
+export type KeyPrincipal = {
+  keyId: string;
+  integrationId: string;
+  integration: string;
+  scopes: Scope[];
+  /** When the key stops working (ms since the epoch), if ever: sockets opened with it close then. */
+  expiresAt: number | null;
+};
 
 const KEY_PREFIX = 'sbk_';
 /** What a key is known by, in the database and in each node's socket registry. */
@@ -126,7 +133,13 @@ async function readKey(db: DbOrTx, key: string): Promise<{ principal: KeyPrincip
     }
   }
   return {
-    principal: { keyId: row.keyId, integrationId: row.integrationId, integration: row.integration, scopes: row.scopes as Scope[] },
+    principal: {
+      keyId: row.keyId,
+      integrationId: row.integrationId,
+      integration: row.integration,
+      scopes: row.scopes as Scope[],
+      expiresAt: row.expiresAt?.getTime() ?? null,
+    },
     expiresAt: row.expiresAt,
   };
 }

@@ -61,3 +61,13 @@ it('closes the key’s open subscriptions on every node within a second, and ref
   }
   bystander.close();
 });
+
+it('closes a key’s sockets when the key expires', async () => {
+  const expiresAt = new Date(Date.now() + 1_500);
+  const { key } = await admin.keys.create.mutate({ integration: 'desk', name: 'short', scopes: ['tickets:read'], expiresAt: expiresAt.toISOString() });
+  const socket = await follow(nodes[1]!.url, key);
+  const [code] = (await once(socket, 'close')) as [number];
+  expect(code).toBe(KEY_REVOKED_CLOSE_CODE);
+  expect(Date.now()).toBeGreaterThanOrEqual(expiresAt.getTime());
+  expect(Date.now() - expiresAt.getTime()).toBeLessThan(1_000);
+});

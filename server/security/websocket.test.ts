@@ -64,7 +64,7 @@ describe('the origin of a WebSocket', () => {
 
   it('accepts one from its own pages, and from a client that is not a browser (no Origin)', async () => {
     const cookie = await signIn(node.url, team.supervisor.email, TEST_PASSWORD);
-    for (const headers of [{ cookie, origin: node.url }, { cookie }]) {
+    for (const headers of [{ cookie, origin: node.url }, { cookie }] as Array<Record<string, string>>) {
       const { socket } = await rawSocket(headers);
       const answer = await ask(socket!, 1, 'auth.me');
       expect(answer).toMatchObject({ result: { data: { user: { email: team.supervisor.email } } } });

@@ -8,6 +8,7 @@ import type { SessionUser } from '../../db/queries/people';
 import { bearerToken, type KeyPrincipal } from '../auth/api-keys';
 import { hashToken, readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
 import { clientAddress, isSecure, originOf, type OriginVerdict } from '../security/request';
+import { KEY_REVOKED_CLOSE_CODE } from '../realtime/sockets';
 import type { Services } from '../services';
 
 export type Context = {
@@ -60,6 +61,17 @@ export function httpContextFactory(services: Services) {
   });
 }
 
+/** A socket opened with an API key that expires closes when it does, as a revoked key's does (server/realtime/sockets.ts). */
+function closeAtExpiry(socket: WebSocket, expiresAt: number): void {
+  // Timers hold at most about 24.8 days; a key that lives longer is checked again then.
+  const wait = Math.min(Math.max(0, expiresAt - Date.now()), 2 ** 31 - 1);
+  const timer = setTimeout(() => {
+    if (Date.now() >= expiresAt) socket.close(KEY_REVOKED_CLOSE_CODE, 'API key expired');
+    else closeAtExpiry(socket, expiresAt);
+  }, wait);
+  socket.once('close', () => clearTimeout(timer));
+}
+
 export function wsContextFactory(services: Services) {
   return async ({ req, res }: { req: IncomingMessage; res: WebSocket }): Promise<Context> => {
     const base = await fromRequest(services, req);
@@ -69,6 +81,7 @@ export function wsContextFactory(services: Services) {
         message: 'Sign in first: this WebSocket carries no valid session cookie or API key',
       });
     }
+    if (base.apiKey?.expiresAt != null) closeAtExpiry(res, base.apiKey.expiresAt);
     return {
       ...base,
       socket: res,
