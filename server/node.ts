@@ -20,6 +20,7 @@ import { readCookie, hashToken, SESSION_COOKIE } from './auth/service';
 import { LoginThrottledError } from './auth/throttle';
 import { startJobs } from './jobs/boss';
 import { startPresenceSweep } from './jobs/presence-sweep';
+import { startRetention } from './jobs/retention';
 import type { Logger } from './log';
 import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
@@ -161,6 +162,8 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     cleanups.push(() => engine.stop());
     const sweep = await startPresenceSweep({ boss: jobs.boss, sql, db, timing: env, signInIdleMs: env.AUTH_SESSION_IDLE_MS, log });
     cleanups.push(() => sweep.stop());
+    const retention = await startRetention({ boss: jobs.boss, db, env, log });
+    cleanups.push(() => retention.stop());
     const router = new Router({
       db,
       routingDb: createDb(routingSql),

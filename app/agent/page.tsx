@@ -1,8 +1,8 @@
 'use client';
 // The agent console: this tab is one device session for as long as it is open.
-// Shows the agent's computed status (and why), a status switcher, this and the
-// other devices, signing out this device or every device, their work (offers
-// and tickets), and the team.
+// Shows the agent's computed status (and why), a status switcher, the choice to
+// hide their last-seen time from teammates, this and the other devices, signing
+// out this device or every device, their work (offers and tickets), and the team.
 import { useEffect, useState } from 'react';
 import type { DeviceRow, RosterRow } from '@/db/queries/roster';
 import { startDeviceSession, type DeviceSessionState } from '../lib/device-session';
@@ -23,6 +23,8 @@ export default function AgentPage() {
   const [attempt, setAttempt] = useState(0);
   const [self, setSelf] = useState<{ row: RosterRow; devices: DeviceRow[] }>();
   const [error, setError] = useState<string>();
+  // The choice just made, shown until the agent's row moves past the version it was made on.
+  const [hideChoice, setHideChoice] = useState<{ value: boolean; version: number }>();
 
   useEffect(() => {
     if (!user) return;
@@ -53,6 +55,7 @@ export default function AgentPage() {
 
   if (!user) return <main aria-busy="true" />;
   const row = self?.row;
+  const hideLastSeen = hideChoice && row?.version === hideChoice.version ? hideChoice.value : (row?.hideLastSeen ?? false);
   const reason = row ? REASON_LABEL[row.reason] : '';
   const client = trpc();
 
@@ -113,6 +116,22 @@ export default function AgentPage() {
         <p className="muted" aria-label="This device">
           This device is {device.activity}.
         </p>
+        <label className="muted" style={{ display: 'flex', gap: 6, alignItems: 'center' }}>
+          <input
+            type="checkbox"
+            checked={hideLastSeen}
+            disabled={!row}
+            onChange={(e) => {
+              const value = e.target.checked;
+              if (row) setHideChoice({ value, version: row.version });
+              void act(() => client.presence.setPrivacy.mutate({ hideLastSeen: value }).catch((err: unknown) => {
+                setHideChoice(undefined);
+                throw err;
+              }));
+            }}
+          />{' '}
+          Hide my last-seen time from teammates (they see the day only)
+        </label>
         {error && (
           <p role="alert" className="error">
             {error}

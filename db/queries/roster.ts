@@ -1,10 +1,14 @@
 // Reads for the live roster: the snapshot of every visible agent, the deltas
-// after an event id, and one agent's devices. A roster row is complete (a
-// client replaces, never merges), and carries the version it was read at.
-import { sql } from 'drizzle-orm';
+// after an event id, and one agent's devices; and the agent's last-seen choice.
+// A roster row is complete (a client replaces, never merges), and carries the
+// version it was read at. A delta's person columns (name, email, teams, the
+// last-seen choice) and its last-seen time are read as they are now, not as
+// they were at its event: a replayed change follows the agent's choice of today.
+// What each viewer is shown of a row is decided in server/roster/visibility.ts.
+import { eq, sql } from 'drizzle-orm';
 import type { DbOrTx } from '../client';
 import { executePrepared, opaque } from '../pipelined';
-import type { Channel } from '../schema';
+import { users, type Channel } from '../schema';
 
 export type RosterStatus = 'available' | 'busy' | 'away' | 'offline';
 export type RosterRow = {
@@ -24,6 +28,8 @@ export type RosterRow = {
   note: string | null;
   /** Open (offered or assigned) tickets per channel; channels without any are absent. */
   load: Partial<Record<Channel, number>>;
+  /** The agent's choice: teammates and integrations see only the day of `since` and `lastSeenAt` (server/roster/visibility.ts). */
+  hideLastSeen: boolean;
   version: number;
 };
 
@@ -63,7 +69,7 @@ export async function rosterSnapshot(
 ): Promise<{ rows: RosterRow[]; lastEventId: number }> {
   const rows = await db.execute<RawRow & { lastEventId: string }>(sql`
     select u.id as "agentId", u.name, u.email, p.status, p.reason, p.since, p.devices, p.version,
-           ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
+           u.hide_last_seen as "hideLastSeen", ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
            case when p.reason = 'forced' then (select a.name from users a where a.id = p.manual_actor_id) end as "forcedBy",
            case when p.reason = 'forced' then p.manual_note end as note,
            (select coalesce(max(id), 0) from presence_events) as "lastEventId"
@@ -89,7 +95,7 @@ export async function rosterDeltasAfter(
   // a sub-select (`opaque`), so that PostgreSQL keeps one generic plan.
   const rows = await executePrepared<RawRow & { eventId: string }>(db, sql`
     select e.id as "eventId", u.id as "agentId", u.name, u.email, e.status, e.reason, e.since, e.devices, e.version,
-           ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
+           u.hide_last_seen as "hideLastSeen", ${teamColumns}, ${lastSeenColumn}, ${loadColumn},
            case when e.reason = 'forced' then (select a.name from users a where a.id = e.actor_id) end as "forcedBy",
            case when e.reason = 'forced' then e.note end as note
       from presence_events e join users u on u.id = e.agent_id join agent_presence p on p.agent_id = e.agent_id
@@ -141,4 +147,14 @@ export async function agentDevices(db: DbOrTx, params: { agentId: string }): Pro
     connectedAt: new Date(r.connectedAt).toISOString(),
     lastSeenAt: new Date(r.lastSeenAt).toISOString(),
   }));
+}
+
+/** Whether the user hides their exact last-seen time from teammates; undefined when there is no such user. */
+export async function hideLastSeenOf(db: DbOrTx, params: { userId: string }): Promise<boolean | undefined> {
+  const [row] = await db.select({ hide: users.hideLastSeen }).from(users).where(eq(users.id, params.userId));
+  return row?.hide;
+}
+
+export async function setHideLastSeen(db: DbOrTx, params: { userId: string; hide: boolean }): Promise<void> {
+  await db.update(users).set({ hideLastSeen: params.hide }).where(eq(users.id, params.userId));
 }

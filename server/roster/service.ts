@@ -6,6 +6,7 @@
 // fresh snapshot when it is further behind than RESUME_LIMIT events.
 import type { Db } from '../../db/client';
 import type { SessionUser } from '../../db/queries/people';
+import type { KeyPrincipal } from '../auth/api-keys';
 import {
   agentDevices,
   eventLogSpan,
@@ -18,7 +19,18 @@ import type { Hub, RosterDelta } from '../realtime/hub';
 import { trackedFrame, type SubscriptionTarget } from '../realtime/frames';
 import { deliveryStats, Mailbox } from '../realtime/mailbox';
 import { SnapshotReads, type Snapshot } from './snapshots';
-import { inScope, supervisedScope, teammateScope, teammateView, type TeamScope, type TeammateRow } from './visibility';
+import {
+  inScope,
+  integrationScope,
+  integrationView,
+  supervisedScope,
+  supervisorView,
+  teammateScope,
+  teammateView,
+  type IntegrationRow,
+  type TeamScope,
+  type TeammateRow,
+} from './visibility';
 
 /** One change of an agent: its full new row, and the id of its event in the log. */
 export type Change<Row> = { eventId: number; row: Row };
@@ -45,13 +57,23 @@ export function snapshotReads(db: Db): SnapshotReads {
   return reads;
 }
 
-export async function listRoster(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
+/** Who reads roster.list: a signed-in supervisor or admin, or an integration's key with `presence:read`. */
+export type RosterReader = { user: SessionUser } | { integration: KeyPrincipal };
+
+export async function listRoster(
+  deps: { db: Db },
+  params: RosterReader & { teamId?: string },
+): Promise<{ rows: RosterRow[] | IntegrationRow[]; lastEventId: number }> {
+  if ('integration' in params) {
+    const snapshot = await snapshotReads(deps.db).get(integrationScope(params));
+    return { rows: integrationsView.snapshotRows(snapshot), lastEventId: snapshot.lastEventId };
+  }
   return snapshotReads(deps.db).get(await supervisedScope(deps.db, params));
 }
 
 export async function listTeam(deps: { db: Db }, params: { user: SessionUser; teamId?: string }) {
   const snapshot = await snapshotReads(deps.db).get(await teammateScope(deps.db, params));
-  return { rows: snapshot.rows.map(teammateView), lastEventId: snapshot.lastEventId };
+  return { rows: teammatesView.snapshotRows(snapshot), lastEventId: snapshot.lastEventId };
 }
 
 /** A subscriber whose socket holds more than this unsent is not given more until it drains. */
@@ -144,8 +166,9 @@ class View<Row> {
   }
 }
 
-const fullView = new View<RosterRow>((row) => row);
+const fullView = new View<RosterRow>(supervisorView);
 const teammatesView = new View(teammateView);
+const integrationsView = new View(integrationView);
 
 /** A supervisor's (or admin's) roster: full rows of the agents they supervise. */
 export function watchRoster<Out = RosterEvent>(

@@ -1,5 +1,6 @@
-// Integration: who sees what of whom. Agents see their teammates' statuses and
-// nothing more; supervisors see full rows, and devices, of their own teams only.
+// Integration: who sees what of whom. Agents see their teammates' statuses (and
+// since and last seen) and nothing more; supervisors see full rows, and devices,
+// of their own teams only. The whole rule table: server/roster/privacy.test.ts.
 import { TRPCClientError } from '@trpc/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningNode } from '../node';
@@ -24,19 +25,20 @@ afterAll(async () => {
   await t?.drop();
 });
 
+const TEAMMATE_KEYS = ['agentId', 'lastSeenAt', 'lastSeenDay', 'name', 'since', 'sinceDay', 'status', 'teamIds', 'teams', 'version'];
 const codeOf = (error: unknown) => (error instanceof TRPCClientError ? error.data?.code : String(error));
 const setStatus = (agentId: string, status: 'busy' | 'away') =>
   changeAgent(node.services.db, { agentId, manual: { status, reason: 'manual' } });
 
 describe('an agent’s view of their team', () => {
-  it('lists teammates (themselves included) with status and since only', async () => {
+  it('lists teammates (themselves included) with status, since and last seen only', async () => {
     const cookie = await signIn(node.url, green.agents[0]!.email, TEST_PASSWORD);
     const { rows } = await httpClient(node.url, cookie).team.list.query();
     expect(rows.map((r) => r.agentId).sort()).toEqual(green.agents.map((a) => a.id).sort());
-    for (const row of rows) expect(Object.keys(row).sort()).toEqual(['agentId', 'name', 'since', 'status', 'teamIds', 'teams', 'version']);
+    for (const row of rows) expect(Object.keys(row).sort()).toEqual(TEAMMATE_KEYS);
   });
 
-  it('streams teammates’ changes and never another team’s, without devices or last seen', async () => {
+  it('streams teammates’ changes and never another team’s, without devices, reason or note', async () => {
     const cookie = await signIn(node.url, green.agents[0]!.email, TEST_PASSWORD);
     const client = socketClient(node.url, cookie);
     const seen: Array<{ type: string; agentId?: string; keys?: string[] }> = [];
@@ -53,7 +55,7 @@ describe('an agent’s view of their team', () => {
     await setStatus(green.agents[2]!.id, 'away');
     await expect.poll(() => seen.length).toBe(3);
     expect(seen.slice(1).map((e) => e.agentId)).toEqual([green.agents[1]!.id, green.agents[2]!.id]);
-    expect(seen[1]?.keys).toEqual(['agentId', 'name', 'since', 'status', 'teamIds', 'teams', 'version']);
+    expect(seen[1]?.keys).toEqual(TEAMMATE_KEYS);
     sub.unsubscribe();
     await client.close();
   });

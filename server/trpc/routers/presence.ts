@@ -1,11 +1,13 @@
 // presence.*: a device's session (a subscription that lives as long as the
-// tab), its heartbeats, the agent's chosen status, the agent's own live view,
-// signing devices out, and a supervisor forcing an agent away or offline.
+// tab), its heartbeats, the agent's chosen status and privacy choice, the
+// agent's own live view (which reads the choice back), signing devices out, and
+// a supervisor forcing an agent away or offline.
 import { TRPCError, tracked } from '@trpc/server';
 import { z } from 'zod';
 import { STATUSES } from '../../presence/aggregate';
 import { deviceSession } from '../../presence/session';
 import { forceStatus, signOutDevice } from '../../presence/actions';
+import { setPrivacy } from '../../roster/privacy';
 import { watchSelf } from '../../roster/service';
 import { agentProcedure, router, supervisorProcedure } from '../init';
 
@@ -40,6 +42,11 @@ export const presenceRouter = router({
   setStatus: agentProcedure
     .input(z.object({ status: z.enum(STATUSES) }))
     .mutation(({ ctx, input }) => ctx.services.engine.setStatus({ agentId: ctx.user.id, status: input.status })),
+
+  /** Hide (or show again) the exact last-seen time from teammates; watchSelf's row carries the choice (`hideLastSeen`). */
+  setPrivacy: agentProcedure
+    .input(z.object({ hideLastSeen: z.boolean() }))
+    .mutation(({ ctx, input }) => setPrivacy(ctx.services, { agentId: ctx.user.id, hideLastSeen: input.hideLastSeen })),
 
   watchSelf: agentProcedure.subscription(async function* ({ ctx, signal }) {
     for await (const view of watchSelf(ctx.services, { agentId: ctx.user.id, signal: signal ?? never })) {
