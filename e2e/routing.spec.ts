@@ -96,7 +96,8 @@ test('a ticket from a ticketing system is offered to the one agent who fits, acc
 test('an admin creates a key on /admin/keys, sees it once, revokes it, and the key is refused from then on', async ({ signIn, node }) => {
   const admin = await signIn('admin@example.com');
   await admin.context().grantPermissions(['clipboard-read', 'clipboard-write']);
-  await admin.getByRole('link', { name: 'API keys' }).click();
+  await admin.getByRole('link', { name: 'Admin' }).click();
+  await admin.getByRole('navigation', { name: 'Admin' }).getByRole('link', { name: 'API keys' }).click();
   await expect(admin).toHaveURL(/\/admin\/keys$/);
 
   const name = unique('reporting');
@@ -141,7 +142,7 @@ test('an admin creates a key on /admin/keys, sees it once, revokes it, and the k
 test('only admins reach the keys page: a supervisor is sent back to the roster, which has no link to it', async ({ signIn }) => {
   const supervisor = await signIn('supervisor@example.com');
   await expect(supervisor.getByRole('table', { name: 'Agents' })).toBeVisible();
-  await expect(supervisor.getByRole('link', { name: 'API keys' })).toHaveCount(0);
+  await expect(supervisor.getByRole('link', { name: 'Admin' })).toHaveCount(0);
   await supervisor.goto('/admin/keys');
   await expect(supervisor).toHaveURL(/\/roster$/);
 });

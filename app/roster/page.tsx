@@ -46,7 +46,7 @@ export default function RosterPage() {
           {live ? 'Live' : 'Reconnecting…'}
         </span>
         <span className="muted">{user.name}</span>
-        {user.role === 'admin' && <Link href="/admin/keys">API keys</Link>}
+        {user.role === 'admin' && <Link href="/admin/users">Admin</Link>}
         <button className="secondary" onClick={() => void signOut()}>
           Sign out
         </button>

@@ -1,9 +1,10 @@
 // Presence actions that check who may do them before asking the engine:
-// an agent signing out one of their own devices, a supervisor forcing status.
+// an agent signing out one of their own devices, a supervisor forcing status (audited).
 import { eq } from 'drizzle-orm';
 import { maySupervise, type SessionUser } from '../../db/queries/people';
 import { agentDevices, type DeviceRow } from '../../db/queries/roster';
 import { deviceSessions } from '../../db/schema';
+import { recordAudit, userActor } from '../audit/log';
 import { signOut } from '../auth/service';
 import type { Services } from '../services';
 import { NotAnAgentError, type ChangeResult } from './store';
@@ -26,15 +27,26 @@ export async function signOutDevice(
   return { ok: true };
 }
 
+/** A supervisor (of the agent's team) or an admin forces an agent away or offline; recorded in the audit log. */
 export async function forceStatus(
   services: Pick<Services, 'db' | 'engine'>,
-  params: { user: SessionUser; agentId: string; status: 'away' | 'offline'; note?: string },
+  params: { user: SessionUser; agentId: string; status: 'away' | 'offline'; note?: string; address?: string },
 ): Promise<ChangeResult> {
   if (!(await maySupervise(services.db, { user: params.user, agentId: params.agentId }))) {
     // Not distinguishing "no such agent" from "not yours" tells nothing about other teams.
     throw new NotAnAgentError(params.agentId);
   }
-  return services.engine.force({ agentId: params.agentId, status: params.status, actorId: params.user.id, note: params.note });
+  const result = await services.engine.force({ agentId: params.agentId, status: params.status, actorId: params.user.id, note: params.note });
+  // The engine writes in its own transaction (often one statement); the row follows it.
+  await recordAudit(services.db, {
+    actor: userActor(params.user),
+    address: params.address,
+    action: 'presence.force',
+    targetType: 'agent',
+    targetId: params.agentId,
+    details: { status: params.status, note: params.note ?? null, changed: result.changed },
+  });
+  return result;
 }
 
 /** A supervised agent's live devices (label, activity, last seen), for the roster's device list. */

@@ -7,6 +7,8 @@
 // queued. A new ticket is offered in the very transaction that creates it.
 // Every node routes; SKIP LOCKED keeps their claims apart. A periodic sweep,
 // which claims wherever the database shows tickets queued, is the safety net.
+// An admin's change of a team's agents (a `teams` control notice) makes the
+// team cache read those teams again and kicks their queues.
 // Offers end by a local timer at the deadline (fast) or by a pg-boss job
 // (durable, if this node dies); `expireOffer` acts only on the offer it names,
 // so whichever comes first ends it, exactly once.
@@ -125,7 +127,13 @@ export class Router {
       for (const job of jobs) await this.expire(job.data);
     });
     this.teamCache = new TeamCache(this.routingDb);
-    this.unsubscribe = [hub.presence.subscribe((d) => this.onPresence(d)), hub.tickets.subscribe((d) => this.onTicket(d))];
+    this.unsubscribe = [
+      hub.presence.subscribe((d) => this.onPresence(d)),
+      hub.tickets.subscribe((d) => this.onTicket(d)),
+      hub.onControl((message) => {
+        if (message.k === 'teams') this.onTeamsChanged(message.t, message.a);
+      }),
+    ];
     await this.waiting.load(this.routingDb);
     this.sweepTimer = setInterval(() => void this.sweep(), settings.sweepMs);
     this.sweepTimer.unref();
@@ -332,6 +340,19 @@ export class Router {
       const teams = this.teamsOf.get(freed);
       return teams ? this.kickTeams(teams, queueIds) : this.kick([delta.queueId]).then(() => this.kickAgentTeams(freed));
     });
+  }
+
+  /**
+   * The agents of these teams changed (team-changes.ts): claims read the teams
+   * again, the named agents' teams are looked up afresh, and the teams' queues
+   * are routed now (a waiting ticket may fit the change).
+   */
+  private onTeamsChanged(teamIds: readonly string[], agentIds: readonly string[]): void {
+    this.teamCache?.forget(teamIds);
+    for (const agentId of agentIds) this.teamsOf.delete(agentId);
+    if (teamIds.length && !this.stopped) {
+      this.kickTeams(teamIds).catch((error: unknown) => this.deps.log.error('routing changed teams failed', { teamIds, error }));
+    }
   }
 
   /** Kicks the queues of these teams, and `also` these queues, at once. */

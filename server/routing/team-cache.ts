@@ -3,7 +3,8 @@
 // the database (one read per arriving ticket made PostgreSQL the bottleneck).
 // Status and load come with every roster row (newer versions only); the last
 // offer time with every `offered` ticket event; skills, capacity overrides and
-// membership are read again every few seconds. Being a little behind is safe:
+// membership are read again every few seconds, and at once after a `teams`
+// notice (team-changes.ts: an admin changed them). Being a little behind is safe:
 // a claim locks the agent it picked and re-checks status and load under the
 // lock (store.ts `lockIfAble`); it can only cost a missed chance, which the
 // kick that the same feed event causes makes up for.
@@ -71,8 +72,11 @@ export async function readTeam(db: DbOrTx, teamId: string): Promise<Member[]> {
 }
 
 export class TeamCache {
-  private readonly teams = new Map<string, { members: Map<string, Member>; readAt: number }>();
+  /** `stale`: known to be out of date (a `teams` notice): claims wait for the next read. */
+  private readonly teams = new Map<string, { members: Map<string, Member>; readAt: number; stale?: boolean }>();
   private readonly reading = new Map<string, Promise<Map<string, Member>>>();
+  /** Bumped by each `forget`: a read begun before it does not store what it read. */
+  private readonly generation = new Map<string, number>();
 
   constructor(private readonly db: Db) {}
 
@@ -92,11 +96,13 @@ export class TeamCache {
 
   private async members(teamId: string): Promise<Map<string, Member>> {
     const known = this.teams.get(teamId);
-    if (known && Date.now() - known.readAt < REFRESH_MS) return known.members;
+    const trusted = known && !known.stale ? known : undefined;
+    if (trusted && Date.now() - trusted.readAt < REFRESH_MS) return trusted.members;
     let reading = this.reading.get(teamId);
     if (!reading) {
       const readAt = Date.now();
-      reading = readTeam(this.db, teamId)
+      const generation = this.generation.get(teamId) ?? 0;
+      const read: Promise<Map<string, Member>> = readTeam(this.db, teamId)
         .then((rows) => {
           const members = new Map(rows.map((m) => [m.agentId, m]));
           // Feed updates that arrived during the read and are newer than it stay.
@@ -107,13 +113,32 @@ export class TeamCache {
               if (newer && newer.version > m.version) members.set(id, { ...m, available: newer.available, load: newer.load, version: newer.version });
             }
           }
-          this.teams.set(teamId, { members, readAt });
+          // A read that began before a change was announced may have missed it: only a later read is stored.
+          if ((this.generation.get(teamId) ?? 0) === generation) this.teams.set(teamId, { members, readAt });
           return members;
         })
-        .finally(() => this.reading.delete(teamId));
+        .finally(() => {
+          if (this.reading.get(teamId) === read) this.reading.delete(teamId);
+        });
+      reading = read;
       this.reading.set(teamId, reading);
     }
-    return known?.members ?? reading;
+    // A due refresh still answers from memory meanwhile; a team known to have changed waits for the read.
+    return trusted?.members ?? reading;
+  }
+
+  /**
+   * The agents of these teams changed (membership, skills, capacity
+   * overrides): the next claim on each reads it again first. Reads already
+   * under way may predate the change, so they are not waited for.
+   */
+  forget(teamIds: Iterable<string>): void {
+    for (const teamId of teamIds) {
+      this.generation.set(teamId, (this.generation.get(teamId) ?? 0) + 1);
+      this.reading.delete(teamId);
+      const known = this.teams.get(teamId);
+      if (known) known.stale = true;
+    }
   }
 
   /**

@@ -1,5 +1,6 @@
 // The application router: every procedure the API offers, by namespace.
 import { router } from './init';
+import { adminRouter } from './routers/admin';
 import { authRouter } from './routers/auth';
 import { keysRouter } from './routers/keys';
 import { availabilityRouter, queuesRouter } from './routers/queues';
@@ -23,6 +24,7 @@ export const appRouter = router({
   work: workRouter,
   keys: keysRouter,
   webhooks: webhooksRouter,
+  admin: adminRouter,
 });
 
 export type AppRouter = typeof appRouter;

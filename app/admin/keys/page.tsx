@@ -3,12 +3,12 @@
 // creating a key — whose plaintext is shown here once, since only its hash is
 // stored — and revoking one, which refuses its next request.
 import type { inferRouterOutputs } from '@trpc/server';
-import Link from 'next/link';
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import type { Scope } from '@/server/auth/api-keys';
 import type { AppRouter } from '@/server/trpc/router';
 import { trpc } from '../../lib/trpc';
-import { signOut, useSessionUser } from '../../lib/use-session-user';
+import { useSessionUser } from '../../lib/use-session-user';
+import { AdminHeader } from '../admin-nav';
 import styles from './keys.module.css';
 
 type KeyInfo = inferRouterOutputs<AppRouter>['keys']['list'][number];
@@ -187,14 +187,7 @@ export default function KeysPage() {
   const integrations = [...new Set(keys?.map((k) => k.integration))].sort();
   return (
     <main>
-      <header className="bar">
-        <h1>API keys</h1>
-        <Link href="/roster">Roster</Link>
-        <span className="muted">{user.name}</span>
-        <button className="secondary" onClick={() => void signOut()}>
-          Sign out
-        </button>
-      </header>
+      <AdminHeader title="API keys" userName={user.name} />
       {created ? (
         <NewKey created={created} onDone={() => setCreated(undefined)} />
       ) : (

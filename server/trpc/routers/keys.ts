@@ -1,7 +1,9 @@
-// keys.*: integrations' API keys, managed by admins. The key itself is returned once, by create.
+// keys.*: integrations' API keys, managed by admins (audited). The key itself is returned once, by create.
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { createApiKey, listApiKeys, revokeApiKey, SCOPES } from '../../auth/api-keys';
+import { createKey, revokeKey } from '../../admin/integrations';
+import { byUser } from '../../audit/log';
+import { listApiKeys, SCOPES } from '../../auth/api-keys';
 import { adminProcedure, router } from '../init';
 
 export const keysRouter = router({
@@ -11,11 +13,11 @@ export const keysRouter = router({
         integration: z.string().trim().min(1).max(100),
         name: z.string().trim().min(1).max(100),
         scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
-        expiresAt: z.iso.datetime().optional(),
+        expiresAt: z.iso.datetime().max(40).optional(),
       }),
     )
     .mutation(({ ctx, input }) =>
-      createApiKey(ctx.services.db, {
+      createKey(ctx.services.db, byUser(ctx.user, ctx.address), {
         ...input,
         expiresAt: input.expiresAt ? new Date(input.expiresAt) : undefined,
         createdBy: ctx.user.id,
@@ -23,7 +25,9 @@ export const keysRouter = router({
     ),
   list: adminProcedure.query(({ ctx }) => listApiKeys(ctx.services.db)),
   revoke: adminProcedure.input(z.object({ id: z.string().uuid() })).mutation(async ({ ctx, input }) => {
-    if (!(await revokeApiKey(ctx.services.db, input))) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such active key' });
+    if (!(await revokeKey(ctx.services.db, byUser(ctx.user, ctx.address), input))) {
+      throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such active key' });
+    }
     ctx.services.keys.forget(); // here at once; the other nodes on the control message
     return { ok: true as const };
   }),

@@ -66,5 +66,5 @@ export const presenceRouter = router({
         note: z.string().trim().max(500).optional(),
       }),
     )
-    .mutation(({ ctx, input }) => forceStatus(ctx.services, { user: ctx.user, ...input })),
+    .mutation(({ ctx, input }) => forceStatus(ctx.services, { user: ctx.user, address: ctx.address, ...input })),
 });

@@ -1,8 +1,10 @@
-// webhooks.*: an integration's webhook and its delivery log, managed by admins.
+// webhooks.*: an integration's webhook and its delivery log, managed by admins (changes audited).
 // The signing secret is returned only when made: by set, at creation or with rotateSecret.
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
-import { getWebhook, listDeliveries, setWebhook } from '../../webhooks/store';
+import { setWebhookRecorded } from '../../admin/integrations';
+import { byUser } from '../../audit/log';
+import { getWebhook, listDeliveries } from '../../webhooks/store';
 import { adminProcedure, router } from '../init';
 
 const integration = z.string().trim().min(1).max(100);
@@ -29,7 +31,7 @@ function found<T>(value: T | undefined): T {
 export const webhooksRouter = router({
   set: adminProcedure
     .input(z.object({ integration, url: httpUrl, enabled: z.boolean().optional(), rotateSecret: z.boolean().optional() }))
-    .mutation(async ({ ctx, input }) => found(await setWebhook(ctx.services.db, input))),
+    .mutation(async ({ ctx, input }) => found(await setWebhookRecorded(ctx.services.db, byUser(ctx.user, ctx.address), input))),
 
   get: adminProcedure.input(z.object({ integration })).query(async ({ ctx, input }) => found(await getWebhook(ctx.services.db, input))),
 
