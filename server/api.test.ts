@@ -96,6 +96,19 @@ describe('bad input', () => {
     expect(roster.status).toBe(403);
   });
 
+  it('refuses text PostgreSQL cannot store (a NUL, a lone surrogate) as bad input naming the field, at any depth', async () => {
+    const cookie = await signIn(node.url, team.supervisor.email, TEST_PASSWORD);
+    const nul = await errorOf(await post('presence.force', JSON.stringify({ agentId: team.agents[0]!.id, status: 'away', note: 'a\u0000b' }), { cookie }));
+    expect(nul).toMatchObject({ data: { code: 'BAD_REQUEST' }, message: 'Invalid input: note: must not contain a NUL character (U+0000) or an unpaired UTF-16 surrogate' });
+    const surrogate = await errorOf(await post('auth.login', JSON.stringify({ email: 'a@b.co', password: 'x\ud800' })));
+    expect(surrogate).toMatchObject({ data: { code: 'BAD_REQUEST' }, message: expect.stringMatching(/^Invalid input: password: /) });
+    const deep = await errorOf(await post('auth.login', JSON.stringify({ email: 'a@b.co', password: 'x', extra: { list: ['ok', { 'k\u0000': 1 }] } })));
+    expect(deep.message).toMatch(/^Invalid input: extra\.list\.1\.k/);
+    // A surrogate pair (an emoji) is text like any other.
+    const emoji = await post('auth.login', JSON.stringify({ email: 'a@b.co', password: 'x\ud83d\ude00' }));
+    expect(emoji.status).toBe(401);
+  });
+
   it('refuses a body over HTTP_MAX_BODY_BYTES with 413 without reading it all', async () => {
     const res = await post('auth.login', JSON.stringify({ email: 'a@b.co', password: 'x'.repeat(1024 * 1024) }));
     expect(res.status).toBe(413);

@@ -102,8 +102,44 @@ const sameOriginChanges = t.middleware(({ ctx, type, next }) => {
   return next();
 });
 
+/** A NUL character, or a UTF-16 surrogate without its pair. */
+// eslint-disable-next-line no-control-regex -- the NUL character is what this looks for
+const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** The path of the first string (value or key) in `value` that PostgreSQL cannot store, if any. */
+function unstorablePath(value: unknown, path: string, depth: number): string | undefined {
+  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
+  if (typeof value !== 'object' || value === null || depth > 32) return undefined;
+  for (const [key, item] of Object.entries(value)) {
+    const at = path ? `${path}.${key}` : key;
+    if (UNSTORABLE.test(key)) return at;
+    const found = unstorablePath(item, at, depth + 1);
+    if (found !== undefined) return found;
+  }
+  return undefined;
+}
+
+/**
+ * PostgreSQL stores no NUL character in text or jsonb, and jsonb no unpaired
+ * surrogate: a string holding one would fail its insert as a server error,
+ * wherever it went. Refused here, for every procedure, as bad input naming
+ * the field, before any schema or handler sees it.
+ */
+const storableInput = t.middleware(async ({ getRawInput, next }) => {
+  // An unreadable body is for the input's own parser to report (a procedure without input ignores it).
+  const raw = await getRawInput().catch(() => undefined);
+  const field = unstorablePath(raw, '', 0);
+  if (field !== undefined) {
+    throw new TRPCError({
+      code: 'BAD_REQUEST',
+      message: `Invalid input: ${field || 'input'}: must not contain a NUL character (U+0000) or an unpaired UTF-16 surrogate`,
+    });
+  }
+  return next();
+});
+
 export const router = t.router;
-export const publicProcedure = t.procedure.use(sameOriginChanges).use(mapErrors);
+export const publicProcedure = t.procedure.use(sameOriginChanges).use(storableInput).use(mapErrors);
 
 export const authedProcedure = publicProcedure.use(({ ctx, next }) => {
   if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Sign in first' });
