@@ -5,7 +5,7 @@
 // this log is the one place one is kept (docs/privacy.md). Writers record in
 // the transaction of the change they describe where they can, so a change and
 // its row commit together.
-import { and, desc, eq, lt, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, lt, type SQL } from 'drizzle-orm';
 import type { DbOrTx } from '../../db/client';
 import type { SessionUser } from '../../db/queries/people';
 import { auditLog } from '../../db/schema';
@@ -86,10 +86,4 @@ export async function listAudit(
     })),
     nextBefore: rows.length > params.limit ? (page.at(-1)?.id ?? null) : null,
   };
-}
-
-/** Deletes rows older than `before` (the retention job's step, AUDIT_RETENTION_DAYS); returns how many. */
-export async function pruneAudit(db: DbOrTx, params: { before: Date }): Promise<number> {
-  const result = await db.execute(sql`delete from audit_log where at < ${params.before.toISOString()}::timestamptz`);
-  return result.count;
 }
