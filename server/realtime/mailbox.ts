@@ -29,6 +29,7 @@ export class Mailbox<T> implements AsyncIterable<T> {
   private wake: (() => void) | undefined;
   private failure: Error | undefined;
   private closed = false;
+  private nudged = false;
   private readonly limit: number;
   private readonly coalesceAfter: number;
 
@@ -71,6 +72,12 @@ export class Mailbox<T> implements AsyncIterable<T> {
     this.wake?.();
   }
 
+  /** Wakes the reader with nothing to take (`arrival` resolves true, `poll` gives undefined): it has other work. */
+  nudge(): void {
+    this.nudged = true;
+    this.wake?.();
+  }
+
   /**
    * The next pending item, taken without waiting; undefined when none is
    * pending. Once the mailbox overflowed and its items are taken, throws.
@@ -87,11 +94,12 @@ export class Mailbox<T> implements AsyncIterable<T> {
    * to a subscriber handed thousands of changes a second.
    */
   async arrival(): Promise<boolean> {
-    while (this.size === 0 && !this.failure) {
+    while (this.size === 0 && !this.failure && !this.nudged) {
       if (this.closed || this.signal.aborted) return false;
       await new Promise<void>((resolve) => (this.wake = resolve));
       this.wake = undefined;
     }
+    this.nudged = false;
     return true;
   }
 

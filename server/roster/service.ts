@@ -207,7 +207,7 @@ async function* watchRows<Row, Out>(
   const { view, wrap, target, signal } = params;
   const socket = target?.socket ?? params.socket;
   const backedUp = () => socket !== undefined && socket.bufferedAmount > SOCKET_HIGH_WATER_BYTES;
-  const teams = await params.scope();
+  let teams = await params.scope();
   const visible = (row: RosterRow) => inScope(teams, row);
   const write = target
     ? (eventId: number, json: string) => {
@@ -230,6 +230,19 @@ async function* watchRows<Row, Out>(
   let live = false;
   // A slow reader's pending changes coalesce to the latest row per agent.
   const mailbox = new Mailbox<RosterDelta>(signal, { coalesceBy: (delta) => delta.row.agentId });
+  // A change of memberships in view (or of the viewer's own) changes who is in view: the view
+  // reads its scope again and sends a fresh snapshot (a row that left the scope would otherwise
+  // stay on the client, and one that entered it would never arrive).
+  let rescope = false;
+  const viewerId = params.user.id;
+  const unlistenTeams = deps.hub.onControl((message) => {
+    // (A notice naming no agent is a change of skills or capacity: nobody entered or left a team.)
+    if (message.k !== 'teams' || message.a.length === 0) return;
+    if (teams === undefined || message.t.some((id) => teams!.includes(id)) || message.a.includes(viewerId)) {
+      rescope = true;
+      mailbox.nudge();
+    }
+  });
   const unsubscribe = deps.hub.subscribe((delta) => {
     if (!visible(delta.row)) return;
     if (live && write && mailbox.size === 0 && !backedUp() && !signal.aborted) {
@@ -265,6 +278,13 @@ async function* watchRows<Row, Out>(
     }
     live = true;
     while (await mailbox.arrival()) {
+      if (rescope) {
+        rescope = false;
+        live = false; // changes wait in the mailbox until the snapshot is out; those it includes are skipped
+        teams = await params.scope();
+        cursor = yield* snapshotEvent(deps.db, teams, view, wrap, write);
+        live = true;
+      }
       if (write && backedUp()) {
         await drained(socket!, signal);
         if (signal.aborted) break;
@@ -282,6 +302,7 @@ async function* watchRows<Row, Out>(
     }
   } finally {
     unsubscribe();
+    unlistenTeams();
   }
 }
 
