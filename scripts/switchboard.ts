@@ -29,7 +29,7 @@ import { createKey, revokeKey } from '../server/admin/integrations';
 import { createTeam, listTeams, removeMember, setMember } from '../server/admin/teams';
 import { createUser, listUsers, resetPassword, updateUser, type AdminDeps } from '../server/admin/users';
 import { AUDIT_ACTIONS, CLI_ACTOR, listAudit, type AuditBy } from '../server/audit/log';
-import { listApiKeys, SCOPES, type Scope } from '../server/auth/api-keys';
+import { KEY_EXPIRY_RULE, listApiKeys, SCOPES, validKeyExpiry, type Scope } from '../server/auth/api-keys';
 import { loadEnv } from '../server/env';
 import { createLogger } from '../server/log';
 import { PresenceEngine } from '../server/presence/engine';
@@ -296,6 +296,7 @@ async function main(argv: string[]): Promise<number> {
       const scopes = scopesOf(values.scopes);
       const expiresAt = values.expires ? new Date(values.expires) : undefined;
       if (expiresAt && Number.isNaN(expiresAt.getTime())) throw new UsageError('--expires: not a date (e.g. 2027-01-31)');
+      if (expiresAt && !validKeyExpiry(expiresAt)) throw new UsageError(`--expires: ${KEY_EXPIRY_RULE}`);
       const created = await withDatabase((deps) =>
         createKey(deps.db, by, { integration: values.integration!, name: values.name!, scopes, expiresAt }),
       );

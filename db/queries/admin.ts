@@ -37,9 +37,15 @@ export async function listAdminUsers(db: DbOrTx, params: { id?: string } = {}): 
   return rows.map((r) => ({ ...r, deactivatedAt: iso(r.deactivatedAt), createdAt: new Date(r.createdAt).toISOString() }));
 }
 
+// Users are locked FOR NO KEY UPDATE, not FOR UPDATE: what an admin changes of
+// a user is never its id, and the stronger lock would conflict with the KEY
+// SHARE lock every insert naming a user takes (an audit row's actor, a
+// membership), so that an admin's audit row in one transaction and a lock of
+// that admin in another could deadlock.
+
 /** One user, locked until the transaction ends. */
 export async function lockUser(db: DbOrTx, params: { id: string }) {
-  const [row] = await db.select().from(users).where(eq(users.id, params.id)).for('update');
+  const [row] = await db.select().from(users).where(eq(users.id, params.id)).for('no key update');
   return row;
 }
 
@@ -54,7 +60,7 @@ export async function lockActiveAdmins(db: DbOrTx): Promise<string[]> {
     .from(users)
     .where(and(eq(users.role, 'admin'), isNull(users.deactivatedAt)))
     .orderBy(asc(users.id))
-    .for('update');
+    .for('no key update');
   return rows.map((r) => r.id);
 }
 

@@ -3,16 +3,20 @@
 // that makes every node's routing read the agent's teams again and route their
 // queues (a ticket waiting for a skill just given is offered at once).
 import type { Db, DbOrTx } from '../../db/client';
-import { lockCapacity, lockSkills } from '../../db/queries/admin';
-import { findUserById, membershipTeamIds } from '../../db/queries/people';
+import { lockCapacity, lockSkills, lockUser } from '../../db/queries/admin';
+import { membershipTeamIds } from '../../db/queries/people';
 import { setCapacity, setSkills } from '../../db/queries/queues';
 import { CHANNELS, type Capacity } from '../../db/schema';
 import { recordAudit, type AuditBy } from '../audit/log';
 import { announceTeamChange } from '../routing/team-changes';
 import { AdminNotFoundError } from './errors';
 
+/**
+ * The agent, locked: two changes of one agent's skills (or capacity) take
+ * turns, even when there is no skill row yet to lock (they would both insert).
+ */
 async function agentOf(db: DbOrTx, agentId: string) {
-  const user = await findUserById(db, { id: agentId });
+  const user = await lockUser(db, { id: agentId });
   if (!user || user.role !== 'agent') throw new AdminNotFoundError('agentId: no such agent');
   return user;
 }

@@ -27,6 +27,17 @@ const KEY_PREFIX = 'sbk_';
 /** What a key is known by, in the database and in each node's socket registry. */
 export const hashKey = (key: string) => createHash('sha256').update(key).digest('hex');
 
+/**
+ * Whether a key may be made to expire at `at`: in the future, and within a
+ * century (PostgreSQL takes dates no earlier than 4713 BC, and the driver
+ * misreads years before 100 when it reads them back: a key list would fail).
+ */
+export function validKeyExpiry(at: Date): boolean {
+  const ms = at.getTime();
+  return Number.isFinite(ms) && ms > Date.now() && ms < Date.now() + 100 * 365 * 86_400_000;
+}
+export const KEY_EXPIRY_RULE = 'a time in the future, within 100 years';
+
 export class UnknownIntegrationError extends Error {
   override name = 'UnknownIntegrationError';
 }

@@ -21,9 +21,11 @@ export type FrameSocket = { send(data: string): void; readonly bufferedAmount: n
 export type SubscriptionTarget = { socket: FrameSocket; id: string | number; jsonrpc: boolean };
 
 /** What identifies a request among a socket's others: its path, team and resume point. */
-export type RequestKey = { path: string; teamId?: string | null; lastEventId?: string | number | null };
+export type RequestKey = { path: string; teamId?: string | number | null; lastEventId?: string | number | null };
 
 const keyOf = (key: RequestKey) => `${key.path}\u0000${key.teamId ?? ''}\u0000${key.lastEventId ?? ''}`;
+const isKeyPart = (value: unknown): value is string | number | null | undefined =>
+  value === undefined || value === null || typeof value === 'string' || typeof value === 'number';
 
 /**
  * Requests not yet taken by their procedure, per socket (one refused, say, is
@@ -71,7 +73,13 @@ export class SubscriptionRequests {
     if (typeof id !== 'string' && typeof id !== 'number') return;
     const input = typeof message.params.input === 'object' && message.params.input !== null ? (message.params.input as Record<string, unknown>) : {};
     // tRPC merges the resume point into the input the same way.
-    const key = keyOf({ path, teamId: input.teamId as string | undefined, lastEventId: (lastEventId ?? input.lastEventId) as string | undefined });
+    const resume = lastEventId ?? input.lastEventId;
+    // The client wrote these, so they may be anything JSON can be. An object
+    // or array cannot be put in a key (`{"toString":1}` throws, and a throw
+    // here is uncaught: it would end the process), and its request is refused
+    // by the input's schema anyway, so it is never taken: leave it unread.
+    if (!isKeyPart(input.teamId) || !isKeyPart(resume)) return;
+    const key = keyOf({ path, teamId: input.teamId, lastEventId: resume });
     let requests = this.pending.get(socket);
     if (!requests) this.pending.set(socket, (requests = new Map()));
     let held = 0;

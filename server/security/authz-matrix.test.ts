@@ -9,7 +9,6 @@
 // a ticket of another team, an agent they do not supervise, a random id) —
 // not a leak: the same answer as for an id that exists nowhere.
 import { randomUUID } from 'node:crypto';
-import { once } from 'node:events';
 import { sql } from 'drizzle-orm';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

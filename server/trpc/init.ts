@@ -29,6 +29,10 @@ const t = initTRPC.context<Context>().create({
   // Never send stack traces to clients.
   isDev: false,
   errorFormatter({ shape, error }) {
+    if (error.code === 'INTERNAL_SERVER_ERROR') {
+      // The cause (a database error with its statement and parameters, say) is logged, never sent.
+      return { ...shape, message: 'Internal server error' };
+    }
     if (error.cause instanceof SyntaxError) {
       // tRPC reports an unparseable body as BAD_REQUEST; say what it is.
       return {
@@ -106,15 +110,34 @@ const sameOriginChanges = t.middleware(({ ctx, type, next }) => {
 // eslint-disable-next-line no-control-regex -- the NUL character is what this looks for
 const UNSTORABLE = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
-/** The path of the first string (value or key) in `value` that PostgreSQL cannot store, if any. */
-function unstorablePath(value: unknown, path: string, depth: number): string | undefined {
-  if (typeof value === 'string') return UNSTORABLE.test(value) ? path : undefined;
-  if (typeof value !== 'object' || value === null || depth > 32) return undefined;
-  for (const [key, item] of Object.entries(value)) {
-    const at = path ? `${path}.${key}` : key;
-    if (UNSTORABLE.test(key)) return at;
-    const found = unstorablePath(item, at, depth + 1);
-    if (found !== undefined) return found;
+type Visit = { value: unknown; key: string; parent: Visit | undefined };
+
+/** A visit's field path, e.g. `metadata.tags.2`, shortened in the middle when it is very deep. */
+function pathOf(visit: Visit): string {
+  const keys: string[] = [];
+  for (let at: Visit | undefined = visit; at && at.parent; at = at.parent) keys.push(at.key);
+  const path = keys.reverse().join('.');
+  return path.length > 200 ? `${path.slice(0, 100)}…${path.slice(-60)}` : path;
+}
+
+/**
+ * The path of the first string (value or key) in `value` that PostgreSQL
+ * cannot store, if any. Walks with a stack of its own, not recursion, so that
+ * any depth a body within HTTP_MAX_BODY_BYTES can hold is walked whole.
+ */
+function unstorablePath(value: unknown): string | undefined {
+  const stack: Visit[] = [{ value, key: '', parent: undefined }];
+  for (let visit = stack.pop(); visit; visit = stack.pop()) {
+    const item = visit.value;
+    if (typeof item === 'string') {
+      if (UNSTORABLE.test(item)) return pathOf(visit);
+    } else if (typeof item === 'object' && item !== null) {
+      for (const [key, child] of Object.entries(item)) {
+        const next = { value: child, key, parent: visit };
+        if (UNSTORABLE.test(key)) return pathOf(next);
+        stack.push(next);
+      }
+    }
   }
   return undefined;
 }
@@ -128,7 +151,7 @@ function unstorablePath(value: unknown, path: string, depth: number): string | u
 const storableInput = t.middleware(async ({ getRawInput, next }) => {
   // An unreadable body is for the input's own parser to report (a procedure without input ignores it).
   const raw = await getRawInput().catch(() => undefined);
-  const field = unstorablePath(raw, '', 0);
+  const field = unstorablePath(raw);
   if (field !== undefined) {
     throw new TRPCError({
       code: 'BAD_REQUEST',

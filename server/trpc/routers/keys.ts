@@ -3,7 +3,7 @@ import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { createKey, revokeKey } from '../../admin/integrations';
 import { byUser } from '../../audit/log';
-import { listApiKeys, SCOPES } from '../../auth/api-keys';
+import { KEY_EXPIRY_RULE, listApiKeys, SCOPES, validKeyExpiry } from '../../auth/api-keys';
 import { adminProcedure, router } from '../init';
 
 export const keysRouter = router({
@@ -13,7 +13,11 @@ export const keysRouter = router({
         integration: z.string().trim().min(1).max(100),
         name: z.string().trim().min(1).max(100),
         scopes: z.array(z.enum(SCOPES)).min(1).max(SCOPES.length),
-        expiresAt: z.iso.datetime().max(40).optional(),
+        expiresAt: z.iso
+          .datetime()
+          .max(40)
+          .refine((value) => validKeyExpiry(new Date(value)), KEY_EXPIRY_RULE)
+          .optional(),
       }),
     )
     .mutation(({ ctx, input }) =>
