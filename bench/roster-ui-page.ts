@@ -42,7 +42,13 @@ export async function openRosterPage(options: { url: string; adminToken: string;
     await cdp.send('Performance.enable');
 
     await page.goto('/roster');
-    await page.waitForFunction('window.__rosterProbe.read().firstFullRenderMs !== null', undefined, { timeout: options.timeoutMs, polling: 100 });
+    // Polled from here: waitForFunction's in-page polling compiles its predicate with eval,
+    // which the page's Content Security Policy (rightly) refuses.
+    const deadline = Date.now() + options.timeoutMs;
+    while (!(await page.evaluate<boolean>('window.__rosterProbe.read().firstFullRenderMs !== null'))) {
+      if (Date.now() > deadline) throw new Error(`the roster did not show ${options.expectedRows} rows within ${options.timeoutMs} ms`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
 
     return {
       now: () => page.evaluate<number>('performance.now()'),
