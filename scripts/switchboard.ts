@@ -5,7 +5,6 @@
 // services as the admin pages (server/admin/*), checked with the same inputs,
 // and recorded in the audit log as done by `cli`. Passwords are read from
 // stdin, never from arguments (which other users of the machine can see).
-import { randomUUID } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { z } from 'zod';
 import { createDb, createSql, type Db } from '../db/client';
@@ -31,8 +30,6 @@ import { createUser, listUsers, resetPassword, updateUser, type AdminDeps } from
 import { AUDIT_ACTIONS, CLI_ACTOR, listAudit, type AuditBy } from '../server/audit/log';
 import { KEY_EXPIRY_RULE, listApiKeys, SCOPES, validKeyExpiry, type Scope } from '../server/auth/api-keys';
 import { loadEnv } from '../server/env';
-import { createLogger } from '../server/log';
-import { PresenceEngine } from '../server/presence/engine';
 
 const USAGE = `usage: npm run switchboard -- <command> [options]
 
@@ -79,10 +76,9 @@ class UsageError extends Error {}
 const by: AuditBy = { actor: CLI_ACTOR };
 
 /**
- * Runs `work` on the database. The engine is never started: it holds no
- * sockets and registers no node; signing a user out through it ends their
- * device sessions in the database and tells the nodes, as a node does for
- * sessions held on another node.
+ * Runs `work` on the database. Signing a user out from here ends their device
+ * sessions in the database and tells the nodes, which close the sockets: what
+ * a node does for sessions held on another node.
  */
 async function withDatabase<T>(work: (deps: AdminDeps) => Promise<T>): Promise<T> {
   const env = loadEnv();
@@ -97,9 +93,7 @@ async function withDatabase<T>(work: (deps: AdminDeps) => Promise<T>): Promise<T
   const sql = createSql(url, { max: 2, name: 'cli' });
   try {
     await runMigrations(url);
-    const db = createDb(sql);
-    const engine = new PresenceEngine({ db, nodeId: randomUUID(), nodeName: 'cli', timing: env, log: createLogger({}, true) });
-    return await work({ db, engine });
+    return await work({ db: createDb(sql) });
   } finally {
     await sql.end({ timeout: 5 });
     await stopEmbedded?.();

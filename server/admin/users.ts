@@ -19,13 +19,12 @@ import { findUserById, insertUser, setPasswordHash, type SessionUser } from '../
 import { recordAudit, type AuditBy } from '../audit/log';
 import { hashPassword } from '../auth/password';
 import { signOut } from '../auth/service';
-import type { PresenceEngine } from '../presence/engine';
 import { announceTeamChange } from '../routing/team-changes';
 import { AdminConflictError, AdminNotFoundError, isUniqueViolation } from './errors';
 import type { CreateUserInput, UpdateUserInput } from './inputs';
 
 /** What the admin services need: the database, and an engine to sign agents' devices out. */
-export type AdminDeps = { db: Db; engine: PresenceEngine };
+export type AdminDeps = { db: Db };
 
 export function listUsers(db: Db): Promise<AdminUser[]> {
   return listAdminUsers(db);

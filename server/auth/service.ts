@@ -13,7 +13,6 @@ import {
   setPasswordHash,
   type SessionUser,
 } from '../../db/queries/people';
-import type { PresenceEngine } from '../presence/engine';
 import { signOutAgentDevices } from '../presence/store';
 import { chunks, controlChannel } from '../realtime/channels';
 import { decoyHash, hashPassword, verifyPassword } from './password';
@@ -83,7 +82,7 @@ export const MIN_PASSWORD_LENGTH = 10;
  * with one closes — and makes a new sign-in for the browser that asked.
  */
 export async function changePassword(
-  deps: { db: Db; engine: PresenceEngine },
+  deps: { db: Db },
   params: {
     user: SessionUser;
     currentPassword: string;
@@ -126,15 +125,16 @@ export async function expireSignIns(db: Db, params: { idleMs: number }): Promise
  * and tells every node to close the sockets opened with them.
  */
 export async function signOut(
-  deps: { db: Db; engine: PresenceEngine },
+  deps: { db: Db },
   params: { user: SessionUser; authSessionId: string; everywhere?: boolean },
 ): Promise<void> {
-  const { db, engine } = deps;
+  const { db } = deps;
   let ids = [params.authSessionId];
   if (params.everywhere) ids = await deleteAuthSessionsOfUser(db, { userId: params.user.id });
   else await deleteAuthSession(db, { sessionHash: params.authSessionId });
   if (params.user.role === 'agent') {
-    await engine.signOutDevices({
+    // Through the database and the control channel, so any process can do it (a node, the CLI).
+    await signOutAgentDevices(db, {
       agentId: params.user.id,
       authSessionId: params.everywhere ? undefined : params.authSessionId,
     });

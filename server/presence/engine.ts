@@ -20,7 +20,6 @@ import {
   flushLastSeen,
   notifyEnded,
   setSessionActivity,
-  signOutAgentDevices,
   type ChangeResult,
   type EndReason,
 } from './store';
@@ -249,11 +248,6 @@ export class PresenceEngine {
     });
     if (ended.length) await notifyEnded(this.deps.db, { sessionIds: ended, reason: 'forced' });
     return result;
-  }
-
-  /** Ends the agent's device sessions of one browser sign-in, or of all (`signed_out`). */
-  signOutDevices(params: { agentId: string; authSessionId?: string }): Promise<number> {
-    return signOutAgentDevices(this.deps.db, params);
   }
 
   /**
