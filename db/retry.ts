@@ -23,3 +23,28 @@ export async function retrying<T>(work: () => Promise<T>, attempts = 5): Promise
     }
   }
 }
+
+/**
+ * Errors of a connection lost under a statement: the server was restarted or
+ * failed over, or the connection was cut (57P01–57P03 come from the server as
+ * it goes; the others from the driver once the socket is gone).
+ */
+const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'ECONNREFUSED']);
+
+/**
+ * Runs `work` again when its connection was lost under it, up to `attempts`
+ * times, waiting 100, 200, 400… ms (the pool reconnects meanwhile). Only for
+ * work that may safely run twice: a lost connection does not say whether the
+ * statement committed, so `work` must be idempotent (setting a status to the
+ * same value twice changes nothing the second time).
+ */
+export async function retryingLostConnection<T>(work: () => Promise<T>, attempts = 4): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (attempt >= attempts || !CONNECTION_LOST.has(codeOf(error) ?? '')) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
+    }
+  }
+}

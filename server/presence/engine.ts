@@ -7,6 +7,7 @@
 // sessions, heartbeat times not yet flushed, and grace timers.
 import type { Db } from '../../db/client';
 import { markNodeStopped, registerNode, touchNode } from '../../db/queries/nodes';
+import { retryingLostConnection } from '../../db/retry';
 import type { Timing } from '../env';
 import type { Logger } from '../log';
 import type { Activity, Status } from './aggregate';
@@ -224,10 +225,14 @@ export class PresenceEngine {
   }
 
   setStatus(params: { agentId: string; status: Status }): Promise<ChangeResult> {
-    return changeAgent(this.deps.db, {
-      agentId: params.agentId,
-      manual: { status: params.status, reason: 'manual' },
-    });
+    // Choosing a status twice is choosing it once, so a change whose connection was cut under it
+    // (a database restart, a failover) is simply made again: the agent's click is not lost.
+    return retryingLostConnection(() =>
+      changeAgent(this.deps.db, {
+        agentId: params.agentId,
+        manual: { status: params.status, reason: 'manual' },
+      }),
+    );
   }
 
   /**
