@@ -87,6 +87,11 @@ async function main(argv: string[]): Promise<void> {
   };
   process.once('SIGINT', () => void stop(0));
   process.once('SIGTERM', () => void stop(0));
+  // However this process ends (an error, a stop that hangs and is cut short), no node outlives it:
+  // an orphaned node would keep its port and go on reaching for the database.
+  process.once('exit', () => {
+    for (const node of nodes) if (node.child.exitCode === null) node.child.kill('SIGKILL');
+  });
 
   try {
     // Nodes listen where only the front (and this machine) reach them, and believe its forwarding headers.
