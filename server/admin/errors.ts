@@ -1,5 +1,5 @@
 // What the admin services refuse, as named errors whose messages start with
-// the offending field. The admin router turns them into tRPC codes; the
+// the offending field. server/trpc/init.ts turns them into tRPC codes; the
 // command line prints the message.
 export class AdminNotFoundError extends Error {
   override name = 'AdminNotFoundError';

@@ -115,8 +115,13 @@ export async function expireSignIns(db: Db, params: { idleMs: number }): Promise
   for (const signIn of expired) {
     if (signIn.role === 'agent') await signOutAgentDevices(db, { agentId: signIn.userId, authSessionId: signIn.id });
   }
-  for (const part of chunks(expired.map((s) => s.id), 100)) await db.execute(controlChannel.notify({ k: 'signout', h: part }));
+  await closeSocketsOf(db, expired.map((s) => s.id));
   return expired.length;
+}
+
+/** Tells every node to close the sockets opened with these browser sign-ins (their hashes). */
+async function closeSocketsOf(db: Db, authSessionIds: string[]): Promise<void> {
+  for (const part of chunks(authSessionIds, 100)) await db.execute(controlChannel.notify({ k: 'signout', h: part }));
 }
 
 /**
@@ -139,7 +144,7 @@ export async function signOut(
       authSessionId: params.everywhere ? undefined : params.authSessionId,
     });
   }
-  for (const part of chunks(ids, 100)) await db.execute(controlChannel.notify({ k: 'signout', h: part }));
+  await closeSocketsOf(db, ids);
 }
 
 /** Reads one cookie from a Cookie header. */

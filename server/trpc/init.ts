@@ -4,7 +4,8 @@
 // middleware narrows the context by role.
 import { initTRPC, TRPCError } from '@trpc/server';
 import type { SessionUser } from '../../db/queries/people';
-import type { Scope } from '../auth/api-keys';
+import { AdminConflictError, AdminInputError, AdminNotFoundError } from '../admin/errors';
+import type { KeyPrincipal, Scope } from '../auth/api-keys';
 import { InvalidCredentialsError, WeakPasswordError } from '../auth/service';
 import { LoginThrottledError } from '../auth/throttle';
 import { NotAllowedError } from '../presence/actions';
@@ -81,6 +82,9 @@ const mapErrors = t.middleware(async ({ next }) => {
     if (cause instanceof NotAllowedError) {
       throw new TRPCError({ code: 'FORBIDDEN', message: cause.message, cause });
     }
+    if (cause instanceof AdminNotFoundError) throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    if (cause instanceof AdminConflictError) throw new TRPCError({ code: 'CONFLICT', message: cause.message, cause });
+    if (cause instanceof AdminInputError) throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
   }
   return result;
 });
@@ -179,14 +183,35 @@ export const supervisorProcedure = authedProcedure.use(({ ctx, next }) => {
   return next();
 });
 
-/** Calls by an integration's API key with `scope` (a key with `admin` has every scope). */
+/** Refuses a key without `scope` (a key with `admin` has every scope). */
+function requireScope(key: KeyPrincipal, scope: Scope): void {
+  if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
+    throw new TRPCError({ code: 'FORBIDDEN', message: `This API key lacks the ${scope} scope` });
+  }
+}
+
+/** Calls by an integration's API key with `scope`. */
 export function keyProcedure(scope: Scope) {
   return publicProcedure.use(({ ctx, next }) => {
     if (!ctx.apiKey) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key: Authorization: Bearer <key>' });
-    if (!ctx.apiKey.scopes.includes(scope) && !ctx.apiKey.scopes.includes('admin')) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: `This API key lacks the ${scope} scope` });
-    }
+    requireScope(ctx.apiKey, scope);
     return next({ ctx: { ...ctx, apiKey: ctx.apiKey } });
+  });
+}
+
+/** Who called a procedure open to both: an integration's key, or a signed-in supervisor or admin. */
+export type KeyOrSupervisor = { key: KeyPrincipal; user?: undefined } | { user: SessionUser; key?: undefined };
+
+/** Calls by an integration's API key with `scope`, or by a signed-in supervisor or admin: `ctx.caller` says which. */
+export function keyOrSupervisorProcedure(scope: Scope) {
+  return publicProcedure.use(({ ctx, next }) => {
+    if (ctx.apiKey) {
+      requireScope(ctx.apiKey, scope);
+      return next({ ctx: { ...ctx, caller: { key: ctx.apiKey } as KeyOrSupervisor } });
+    }
+    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
+    if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
+    return next({ ctx: { ...ctx, caller: { user: ctx.user } as KeyOrSupervisor } });
   });
 }
 

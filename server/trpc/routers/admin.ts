@@ -1,9 +1,7 @@
 // admin.*: people, teams, memberships, skills, capacity overrides and the
 // audit log, for admins. Every change is recorded in the audit log with the
 // admin and the request's address (server/admin/*, server/audit/log.ts).
-import { TRPCError } from '@trpc/server';
 import { setAgentCapacity, setAgentSkills } from '../../admin/agents';
-import { AdminConflictError, AdminInputError, AdminNotFoundError } from '../../admin/errors';
 import {
   createTeamInput,
   createUserInput,
@@ -20,19 +18,7 @@ import {
 import { createTeam, deleteTeam, listTeams, removeMember, renameTeam, setMember } from '../../admin/teams';
 import { createUser, listUsers, resetPassword, updateUser } from '../../admin/users';
 import { byUser, listAudit } from '../../audit/log';
-import { adminProcedure, router } from '../init';
-
-/** The admin services' named errors as tRPC codes (their messages name the field). */
-const admin = adminProcedure.use(async ({ next }) => {
-  const result = await next();
-  if (!result.ok) {
-    const cause = result.error.cause;
-    if (cause instanceof AdminNotFoundError) throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
-    if (cause instanceof AdminConflictError) throw new TRPCError({ code: 'CONFLICT', message: cause.message, cause });
-    if (cause instanceof AdminInputError) throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
-  }
-  return result;
-});
+import { adminProcedure as admin, router } from '../init';
 
 export const adminRouter = router({
   users: router({

@@ -8,20 +8,14 @@ import type { SessionUser } from '../../../db/queries/people';
 import { availability, queueIdsOfTeams, queueStats } from '../../../db/queries/tickets';
 import { watchQueueStats } from '../../routing/feeds';
 import { supervisedScope } from '../../roster/visibility';
-import { publicProcedure, router, supervisorProcedure } from '../init';
+import { keyOrSupervisorProcedure, publicProcedure, router, supervisorProcedure } from '../init';
 
 export const queuesRouter = router({
   /** Depth, oldest wait, routable agents and estimates per queue. */
-  stats: publicProcedure.query(async ({ ctx }) => {
-    if (ctx.apiKey) {
-      if (!ctx.apiKey.scopes.some((s) => s === 'tickets:read' || s === 'admin')) {
-        throw new TRPCError({ code: 'FORBIDDEN', message: 'This API key lacks the tickets:read scope' });
-      }
-      return queueStats(ctx.services.db);
-    }
-    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
-    if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
-    return queueStats(ctx.services.db, { queueIds: await supervisedQueueIds(ctx.services.db, ctx.user) });
+  stats: keyOrSupervisorProcedure('tickets:read').query(async ({ ctx }) => {
+    const { user } = ctx.caller;
+    if (!user) return queueStats(ctx.services.db);
+    return queueStats(ctx.services.db, { queueIds: await supervisedQueueIds(ctx.services.db, user) });
   }),
 
   watch: supervisorProcedure.subscription(async function* ({ ctx, signal }) {

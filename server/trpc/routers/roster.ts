@@ -1,14 +1,14 @@
 // roster.*: the supervisor's live roster (snapshot, then one event per change)
 // and the same snapshot as a plain query, for supervisors and for integrations
 // (an API key with `presence:read` sees less: server/roster/visibility.ts).
-import { tracked, TRPCError } from '@trpc/server';
+import { tracked } from '@trpc/server';
 import { z } from 'zod';
 import { supervisedDevices } from '../../presence/actions';
 import type { SessionUser } from '../../../db/queries/people';
-import { listRoster, watchRoster, type RosterReader, type WatchParams } from '../../roster/service';
+import { listRoster, watchRoster, type WatchParams } from '../../roster/service';
 import type { Services } from '../../services';
 import type { Context } from '../context';
-import { publicProcedure, router, supervisorProcedure } from '../init';
+import { keyOrSupervisorProcedure, router, supervisorProcedure } from '../init';
 
 export const rosterInput = z.object({ teamId: z.string().uuid().optional() }).optional();
 
@@ -45,23 +45,12 @@ export function watchParams(
 /** A live view's event, tracked by its event id (what a reconnecting client resumes from). */
 export const trackedEvent = <Event extends { eventId: number }>(event: Event) => tracked(String(event.eventId), event);
 
-/** A signed-in supervisor or admin, or an integration's API key with `presence:read` (or `admin`). */
-const rosterReaderProcedure = publicProcedure.use(({ ctx, next }) => {
-  if (ctx.apiKey) {
-    if (!ctx.apiKey.scopes.some((s) => s === 'presence:read' || s === 'admin')) {
-      throw new TRPCError({ code: 'FORBIDDEN', message: 'This API key lacks the presence:read scope' });
-    }
-    return next({ ctx: { ...ctx, reader: { integration: ctx.apiKey } satisfies RosterReader } });
-  }
-  if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
-  if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
-  return next({ ctx: { ...ctx, reader: { user: ctx.user } satisfies RosterReader } });
-});
-
 export const rosterRouter = router({
-  list: rosterReaderProcedure
+  list: keyOrSupervisorProcedure('presence:read')
     .input(rosterInput)
-    .query(({ ctx, input }) => listRoster(ctx.services, { ...ctx.reader, teamId: input?.teamId })),
+    .query(({ ctx, input }) =>
+      listRoster(ctx.services, { ...(ctx.caller.key ? { integration: ctx.caller.key } : { user: ctx.caller.user }), teamId: input?.teamId }),
+    ),
 
   /** The live devices of one agent the caller supervises (the roster's device list). */
   devices: supervisorProcedure

@@ -6,7 +6,7 @@ import { CHANNELS } from '../../../db/schema';
 import { listTickets, ticketDetail, withoutOwners } from '../../../db/queries/tickets';
 import { watchTicketEvents } from '../../routing/feeds';
 import { supervisedScope } from '../../roster/visibility';
-import { keyProcedure, publicProcedure, router } from '../init';
+import { keyOrSupervisorProcedure, keyProcedure, router } from '../init';
 
 const text = (max: number) => z.string().trim().min(1).max(max);
 const eventId = z.string().regex(/^\d{1,15}$/, 'an event id (digits)');
@@ -37,21 +37,18 @@ export const ticketsRouter = router({
     .mutation(({ ctx, input }) => ctx.services.router.create(ctx.apiKey.integrationId, input)),
 
   /** One ticket with its history and routing explanations: by its integration's key, or by a supervisor of its queue's team. */
-  get: publicProcedure.input(ticketRef).query(async ({ ctx, input }) => {
+  get: keyOrSupervisorProcedure('tickets:read').input(ticketRef).query(async ({ ctx, input }) => {
     const { db } = ctx.services;
-    if (ctx.apiKey) {
-      if (!ctx.apiKey.scopes.includes('tickets:read') && !ctx.apiKey.scopes.includes('admin')) {
-        throw new TRPCError({ code: 'FORBIDDEN', message: 'This API key lacks the tickets:read scope' });
-      }
-      const ticket = await ticketDetail(db, 'id' in input ? { id: input.id } : { integrationId: ctx.apiKey.integrationId, externalId: input.externalId });
-      if (!ticket || ticket.integrationId !== ctx.apiKey.integrationId) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such ticket' });
+    const { caller } = ctx;
+    if (caller.key) {
+      const { integrationId } = caller.key;
+      const ticket = await ticketDetail(db, 'id' in input ? { id: input.id } : { integrationId, externalId: input.externalId });
+      if (!ticket || ticket.integrationId !== integrationId) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such ticket' });
       return withoutOwners(ticket);
     }
-    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
-    if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
     if (!('id' in input)) throw new TRPCError({ code: 'BAD_REQUEST', message: 'Invalid input: id: required when signed in (externalId is per integration)' });
     const ticket = await ticketDetail(db, { id: input.id });
-    const teams = await supervisedScope(db, { user: ctx.user });
+    const teams = await supervisedScope(db, { user: caller.user });
     if (!ticket || (teams && !teams.includes(ticket.teamId))) throw new TRPCError({ code: 'NOT_FOUND', message: 'id: no such ticket' });
     return withoutOwners(ticket);
   }),
