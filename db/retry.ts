@@ -29,7 +29,7 @@ export async function retrying<T>(work: () => Promise<T>, attempts = 5): Promise
  * failed over, or the connection was cut (57P01–57P03 come from the server as
  * it goes; the others from the driver once the socket is gone).
  */
-const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'ECONNREFUSED']);
+const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
 
 /**
  * Runs `work` again when its connection was lost under it, up to `attempts`

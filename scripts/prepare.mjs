@@ -42,6 +42,8 @@ if (!existsSync(installedMark) || readFileSync(installedMark, 'utf8') !== lockHa
   run('npm', ['ci', '--no-audit', '--no-fund']);
   writeFileSync(installedMark, lockHash);
 }
+// A checkout installed before a mend was added gets it too (idempotent; decision 036).
+run(process.execPath, ['scripts/patch-dependencies.mjs']);
 
 // 2. The production build of the pages.
 if (process.argv.includes('build')) {

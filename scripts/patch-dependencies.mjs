@@ -1,0 +1,62 @@
+// Mends, in node_modules, a defect of an exact-pinned dependency that the
+// project cannot otherwise avoid (decision 036). Run after every install
+// (package.json `postinstall`) and by scripts/prepare.mjs; idempotent; fails
+// loudly when a file no longer looks as expected (the pin was moved: check
+// whether the new version still needs the mend, then update or delete it here).
+// Uses only Node's own modules.
+//
+// postgres@3.4.9, connection.js `nextWrite`: once PostgreSQL closes a
+// connection (a restart, a failover, pg_terminate_backend), the connection's
+// socket is null until it reconnects. A connection held by a transaction or by
+// `sql.reserve()` is not taken out of use meanwhile: the next statement on it
+// (a transaction's ROLLBACK after the first failure, the sweep's unlock)
+// writes to the null socket from a setImmediate and throws an uncaught
+// TypeError, which no caller can catch. And `release()` of such a reserved
+// connection files it as open, so the pool hands the dead connection to the
+// next caller. Mended: the statement fails like any other on a closed
+// connection (CONNECTION_CLOSED, rejected to its caller), and once the
+// caller's own bookkeeping is done (a release, a transaction filing it as
+// busy) the connection is filed as closed again, so the pool reconnects it when
+// next needed. Test: db/closed-connection.test.ts. Upstream: porsager/postgres
+// issues 1154 and 1208.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+const root = new URL('..', import.meta.url).pathname;
+const MARK = '/* switchboard: decision 036 */';
+
+const mends = [
+  {
+    files: ['node_modules/postgres/src/connection.js', 'node_modules/postgres/cjs/src/connection.js'],
+    find: `  function nextWrite(fn) {
+    const x = socket.write(chunk, fn)`,
+    replace: `  function nextWrite(fn) {
+    if (socket === null) { ${MARK}
+      nextWriteTimer !== null && clearImmediate(nextWriteTimer)
+      chunk = nextWriteTimer = null
+      const lost = Errors.connection('CONNECTION_CLOSED', options)
+      query && (queryError(query, lost), query = null)
+      while (sent.length) queryError(sent.shift(), lost)
+      initial || setImmediate(() => socket === null && !initial && onclose(connection, lost))
+      return false
+    }
+    const x = socket.write(chunk, fn)`,
+  },
+];
+
+let mended = 0;
+for (const mend of mends) {
+  for (const file of mend.files) {
+    const path = join(root, file);
+    if (!existsSync(path)) continue; // not installed (yet)
+    const text = readFileSync(path, 'utf8');
+    if (text.includes(MARK)) continue;
+    if (!text.includes(mend.find)) {
+      process.stderr.write(`patch-dependencies: ${file} does not contain the code decision 036 mends; see scripts/patch-dependencies.mjs\n`);
+      process.exit(1);
+    }
+    writeFileSync(path, text.replace(mend.find, mend.replace));
+    mended += 1;
+  }
+}
+if (mended) process.stdout.write(`patch-dependencies: mended ${mended} file(s) (decision 036)\n`);
