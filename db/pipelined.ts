@@ -84,7 +84,11 @@ export class Pipelined {
    */
   send<R extends Record<string, unknown>>(statement: SQLWrapper): Promise<R[]> {
     const query = dialect.sqlToQuery(statement.getSQL());
-    return this.sql.unsafe<R[]>(query.sql, query.params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute();
+    const sent = this.sql.unsafe<R[]>(query.sql, query.params as postgres.ParameterOrJSON<never>[], { prepare: true }).execute();
+    // Its caller awaits it later (that is the point of sending it now): until then a failure (a
+    // connection lost under the pipeline) must not count as an unhandled rejection.
+    sent.catch(() => undefined);
+    return sent;
   }
 
   /**

@@ -1,5 +1,5 @@
 // Structured logs: one JSON object a line on stdout (errors on stderr).
-// Error objects are reduced to name, message and stack; nothing else is expanded.
+// Error objects are reduced to name, message, code, stack and cause; nothing else is expanded.
 
 type Fields = Record<string, unknown>;
 export type Logger = {
@@ -18,7 +18,18 @@ export type Logger = {
 const SECRET_FIELD = /pass(word)?|secret|token|authorization|cookie|^key$|apikey|credential/i;
 
 function plain(value: unknown, depth = 0): unknown {
-  if (value instanceof Error) return { name: value.name, message: value.message, stack: value.stack };
+  if (value instanceof Error) {
+    // What went wrong is often one level down: drizzle wraps the driver's error ("Failed query: …")
+    // and the PostgreSQL code (53300 too many clients, 57P01 terminated) is on the cause.
+    const { code } = value as { code?: unknown };
+    return {
+      name: value.name,
+      message: value.message,
+      ...(typeof code === 'string' ? { code } : {}),
+      stack: value.stack,
+      ...(value.cause !== undefined && depth < 3 ? { cause: plain(value.cause, depth + 1) } : {}),
+    };
+  }
   if (depth > 5 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((item) => plain(item, depth + 1));
   if (Object.getPrototypeOf(value) !== Object.prototype) return value;

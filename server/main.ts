@@ -23,6 +23,14 @@ async function main(): Promise<void> {
   }
   const dev = process.argv.includes('--dev');
   const log = createLogger({ node: env.NODE_NAME ?? `:${env.PORT}` });
+  // Next.js prints these without our frames and carries on. A rejection nobody handled is a bug
+  // to find (logged with its stack); an uncaught exception leaves the process in an unknown
+  // state, so it exits, and its clients reconnect to another node or to its restart.
+  process.on('unhandledRejection', (reason) => log.error('unhandled rejection', { error: reason }));
+  process.on('uncaughtException', (error) => {
+    log.error('uncaught exception: exiting', { error });
+    process.exit(1);
+  });
   const dir = fileURLToPath(new URL('..', import.meta.url));
 
   let node;

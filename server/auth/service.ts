@@ -2,6 +2,7 @@
 // in an HttpOnly cookie; only its SHA-256 is stored), resolves and ends it.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../../db/client';
+import { retryingLostConnection } from '../../db/retry';
 import {
   deleteAuthSession,
   deleteAuthSessionsOfUser,
@@ -61,7 +62,9 @@ async function newSignIn(db: Db, params: { userId: string; ttlMs: number }): Pro
 
 export function userForToken(db: Db, token: string | undefined, idleMs: number): Promise<SessionUser | undefined> {
   if (!token) return Promise.resolve(undefined);
-  return findSessionUser(db, { sessionHash: hashToken(token), idleMs });
+  // Every signed-in request starts here: a connection cut under it (a database restart) is asked
+  // again rather than failing the agent's click. Asking twice only renews last use twice.
+  return retryingLostConnection(() => findSessionUser(db, { sessionHash: hashToken(token), idleMs }));
 }
 
 export class WeakPasswordError extends Error {

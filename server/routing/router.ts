@@ -14,6 +14,7 @@
 // so whichever comes first ends it, exactly once.
 import { sql } from 'drizzle-orm';
 import type { JobInsert, PgBoss } from 'pg-boss';
+import { retryingLostConnection } from '../../db/retry';
 import type { Db } from '../../db/client';
 import { queues as queuesTable } from '../../db/schema';
 import type { Logger } from '../log';
@@ -161,7 +162,9 @@ export class Router {
     const creating = (async () => {
       const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
       const queue = byRef(await this.queues());
-      const result = await createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams });
+      // Creating is idempotent on the external id, so a create whose connection was cut under it
+      // (a database restart) is made again here rather than failing to the ticketing system.
+      const result = await retryingLostConnection(() => createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams }));
       if (result.offer) this.offered(result.offer);
       return result.ticket;
     })().finally(() => this.creating.delete(key));
@@ -242,7 +245,8 @@ export class Router {
     this.forgetOffer(offer.ticketId);
     const timer = setTimeout(() => {
       this.timers.delete(offer.ticketId);
-      void this.expire({ ticketId: offer.ticketId, offerId: offer.offerId });
+      // A failure is logged by expire; the offer's job (below) or the sweep ends it later.
+      this.expire({ ticketId: offer.ticketId, offerId: offer.offerId }).catch(() => undefined);
     }, Math.max(0, expiresAt.getTime() - Date.now()));
     timer.unref();
     this.timers.set(offer.ticketId, { offerId: offer.offerId, version: offer.version, timer });
@@ -307,13 +311,15 @@ export class Router {
 
   /** Routes room an agent made: now if their devices are here (or nobody's are), a little later otherwise. */
   private routeRoomOf(agentId: string | null | undefined, kick: () => Promise<void>): void {
+    // A failed kick (the database went away under it) is logged; the routing sweep routes the room later.
+    const run = () => void kick().catch((error: unknown) => this.deps.log.error('routing room an agent made failed', { agentId, error }));
     if (!agentId || !this.deps.hosts || this.deps.hosts(agentId)) {
-      void kick();
+      run();
       return;
     }
     const timer = setTimeout(() => {
       this.deferred.delete(timer);
-      if (!this.stopped) void kick();
+      if (!this.stopped) run();
     }, DEFERRED_KICK_MS);
     timer.unref();
     this.deferred.add(timer);
