@@ -1,7 +1,7 @@
 // `npm test`: makes the checkout ready (install, build), then runs every check
-// in order — typecheck, lint, unit and integration tests (vitest), end-to-end
-// tests (Playwright), the benchmarks in smoke mode — and closes with one line:
-// "N passed, N failed".
+// in order — typecheck, lint, unit and integration tests (vitest), the fault
+// suite (vitest, on its own), end-to-end tests (Playwright), the benchmarks in
+// smoke mode — and closes with one line: "N passed, N failed".
 // Uses only Node's own modules: it runs before dependencies are installed.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -38,27 +38,35 @@ for (const [title, script] of [
   }
 }
 
-const vitestReport = join(reports, 'vitest.json');
-rmSync(vitestReport, { force: true });
-const vitestOk = step('unit and integration tests (vitest)', 'npx', [
-  'vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${vitestReport}`,
-]);
-const vitest = readJson(vitestReport);
-if (vitest) {
-  passed += vitest.numPassedTests;
-  failed += vitest.numFailedTests;
-  for (const file of vitest.testResults) {
-    const name = file.name.replace(root, '');
-    for (const test of file.assertionResults) {
-      if (test.status === 'failed') failures.push(`vitest ${name} › ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+/** Runs vitest with `args`, counting its tests (and naming its failures) from its JSON report. */
+function vitestStep(title, report, args) {
+  const path = join(reports, report);
+  rmSync(path, { force: true });
+  const ok = step(title, 'npx', ['vitest', 'run', '--reporter=default', '--reporter=json', `--outputFile.json=${path}`, ...args]);
+  const vitest = readJson(path);
+  if (vitest) {
+    passed += vitest.numPassedTests;
+    failed += vitest.numFailedTests;
+    for (const file of vitest.testResults) {
+      const name = file.name.replace(root, '');
+      for (const test of file.assertionResults) {
+        if (test.status === 'failed') failures.push(`vitest ${name} › ${test.fullName}: ${firstLine(test.failureMessages?.[0])}`);
+      }
+      if (file.status === 'failed' && file.message) failures.push(`vitest ${name}: ${firstLine(file.message)}`);
     }
-    if (file.status === 'failed' && file.message) failures.push(`vitest ${name}: ${firstLine(file.message)}`);
+  }
+  if (!ok && !vitest?.numFailedTests) {
+    failed += 1; // the run itself failed
+    failures.push(`${title}: the run`);
   }
 }
-if (!vitestOk && !vitest?.numFailedTests) {
-  failed += 1; // the run itself failed
-  failures.push('vitest run');
-}
+
+// The fault suite at scale (three node processes, thousands of tabs) runs on
+// its own: beside other test files it would share two cores and PostgreSQL's
+// 100 connections with them, and its timings would measure the neighbours.
+const FAULT_SUITE = 'server/faults/cluster-faults.test.ts';
+vitestStep('unit and integration tests (vitest)', 'vitest.json', ['--exclude', FAULT_SUITE]);
+vitestStep('fault suite (vitest, alone)', 'vitest-faults.json', [FAULT_SUITE]);
 
 const playwrightReport = join(reports, 'playwright.json');
 rmSync(playwrightReport, { force: true });
