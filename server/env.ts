@@ -20,6 +20,12 @@ const schema = z.object({
   DATA_DIR: z.string().min(1).default('./.data'),
   /** `demo` seeds the demo workspace into an empty database; `none` never seeds. */
   SEED: z.enum(['demo', 'none']).default('demo'),
+  /**
+   * Connections of the node's main pool (requests, the sweep). The node opens about 11 more: 2 for
+   * its liveness and heartbeat flush, 4 for routing, 4 for pg-boss, 1 to LISTEN. PostgreSQL's
+   * max_connections (100 by default) must cover every node's total.
+   */
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(2).max(1_000).default(10),
   /** A name for this node in logs and the nodes table; defaults to host:port. */
   NODE_NAME: z.string().min(1).max(200).optional(),
 

@@ -118,7 +118,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       throw new StartupError(`cannot use the database at ${redact(databaseUrl)}: ${detail}`);
     }
 
-    const sql = createSql(databaseUrl, { name: 'main' });
+    const sql = createSql(databaseUrl, { max: env.DATABASE_POOL_SIZE, name: 'main' });
     cleanups.push(() => sql.end({ timeout: 5 }));
     const db = createDb(sql);
     // Apart from the request pool: the node's liveness and heartbeat flush, and routing's claims.
@@ -142,8 +142,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
 
     const nodeId = randomUUID();
     const nodeName = env.NODE_NAME ?? `${hostname()}:${env.PORT}`;
-    // The socket server comes later; until it exists there are no connections to count.
+    // The socket server comes later; until it exists there are no connections to count or close.
     let connections = () => 0;
+    let closeSockets = () => {};
     const stats = (): NodeStats => nodeStats({ engine, hub, connections: () => connections() });
     const engine = new PresenceEngine({
       db,
@@ -154,6 +155,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       heartbeatSink: options.heartbeatSink,
       reportStats: stats,
       controlDb: createDb(controlSql),
+      onLostDatabase: () => closeSockets(),
     });
     const hub = new Hub({ sql, db, log });
     await hub.start();
@@ -246,6 +248,10 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     // A larger message closes its socket (1009) and only that socket.
     const wss = new WebSocketServer({ noServer: true, maxPayload: env.WS_MAX_PAYLOAD_BYTES });
     connections = () => wss.clients.size;
+    // The engine let go of its sessions (decision 035): every client reconnects, through the front, to a node that can resume them.
+    closeSockets = () => {
+      for (const client of wss.clients) client.close(1012, 'node lost its database');
+    };
     const wsHandler = applyWSSHandler({
       wss,
       router: appRouter,
@@ -269,6 +275,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         // where a socket comes from; clients without an Origin are not browsers.
         if (originOf(req, env) === 'foreign') {
           socket.end('HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nforeign Origin\n');
+          return;
+        }
+        // Cut off from its database (decision 035), the node has closed its sockets; a client that
+        // comes straight back would cost it a database connection attempt and an error line for its
+        // sign-in, every 100 ms per tab, until the database returns. Refused here, it costs nothing.
+        if (engine.cutOff) {
+          socket.end('HTTP/1.1 503 Service Unavailable\r\nretry-after: 1\r\ncontent-type: text/plain\r\nconnection: close\r\n\r\nthis node cannot reach its database\n');
           return;
         }
         wss.handleUpgrade(req, socket, head, (ws) => {

@@ -9,7 +9,7 @@ import type { KeyPrincipal, Scope } from '../auth/api-keys';
 import { InvalidCredentialsError, WeakPasswordError } from '../auth/service';
 import { LoginThrottledError } from '../auth/throttle';
 import { NotAllowedError } from '../presence/actions';
-import { SessionNotLiveError } from '../presence/engine';
+import { NodeCutOffError, SessionNotLiveError } from '../presence/engine';
 import { NotAnAgentError } from '../presence/store';
 import { BusyError, RoutingNotFoundError, TicketStateError } from '../routing/errors';
 import type { Context } from './context';
@@ -69,6 +69,10 @@ const mapErrors = t.middleware(async ({ next }) => {
     }
     if (cause instanceof NotAnAgentError || cause instanceof SessionNotLiveError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
+    }
+    if (cause instanceof NodeCutOffError) {
+      // This node cannot reach its database (decision 035); another can: the client should reconnect.
+      throw new TRPCError({ code: 'SERVICE_UNAVAILABLE', message: cause.message, cause });
     }
     if (cause instanceof RoutingNotFoundError) {
       throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
