@@ -6,6 +6,7 @@
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { createSql, type Sql } from './client';
 import { createTestDatabase, type TestDatabase } from '../server/testing/database';
+import { startTcpProxy } from '../server/testing/tcp-proxy';
 
 let t: TestDatabase;
 /** A fresh pool of two connections per test. */
@@ -68,4 +69,23 @@ it('a transaction whose backend was ended rejects to its caller (its ROLLBACK ha
   await new Promise((resolve) => setTimeout(resolve, 100));
   expect(uncaught).toEqual([]);
   await poolAnswers(); // the dead connection was not left filed as busy
+});
+
+it('a server that accepts connections and closes them at once (a proxy whose database is gone) is retried with the backoff, not in a loop', async () => {
+  const proxy = await startTcpProxy();
+  try {
+    proxy.cut({ fresh: 'close' });
+    const cutOff = createSql(proxy.urlFor(t.url), { max: 1, name: 'closed-connection-proxy' });
+    const before = proxy.accepted;
+    const attempt = cutOff`select 1`.catch(() => undefined); // waits while the pool keeps trying
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const attempts = proxy.accepted - before;
+    await cutOff.end({ timeout: 0 });
+    await attempt;
+    // The backoff (db/client.ts) allows 0.1 + 0.2 + 0.4 + 0.8 s… : about five attempts in 2 s. Unmended, thousands.
+    expect(attempts).toBeGreaterThan(1);
+    expect(attempts).toBeLessThan(20);
+  } finally {
+    await proxy.close();
+  }
 });

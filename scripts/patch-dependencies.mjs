@@ -5,20 +5,19 @@
 // whether the new version still needs the mend, then update or delete it here).
 // Uses only Node's own modules.
 //
-// postgres@3.4.9, connection.js `nextWrite`: once PostgreSQL closes a
-// connection (a restart, a failover, pg_terminate_backend), the connection's
-// socket is null until it reconnects. A connection held by a transaction or by
-// `sql.reserve()` is not taken out of use meanwhile: the next statement on it
-// (a transaction's ROLLBACK after the first failure, the sweep's unlock)
-// writes to the null socket from a setImmediate and throws an uncaught
-// TypeError, which no caller can catch. And `release()` of such a reserved
-// connection files it as open, so the pool hands the dead connection to the
-// next caller. Mended: the statement fails like any other on a closed
-// connection (CONNECTION_CLOSED, rejected to its caller), and once the
-// caller's own bookkeeping is done (a release, a transaction filing it as
-// busy) the connection is filed as closed again, so the pool reconnects it when
-// next needed. Test: db/closed-connection.test.ts. Upstream: porsager/postgres
-// issues 1154 and 1208.
+// postgres@3.4.9, connection.js (test: db/closed-connection.test.ts):
+// 1. `nextWrite`: once PostgreSQL closes a connection (a restart, a failover,
+//    pg_terminate_backend), its socket is null until it reconnects. A
+//    connection held by a transaction or by `sql.reserve()` is not taken out of
+//    use meanwhile: the next statement on it (a transaction's ROLLBACK after
+//    the first failure, the sweep's unlock) writes to the null socket from a
+//    setImmediate and throws an uncaught TypeError, which no caller can catch;
+//    and `release()` of such a reserved connection files it as open, so the
+//    pool hands the dead connection to the next caller. Mended: the statement
+//    fails like any other on a closed connection (CONNECTION_CLOSED, rejected
+//    to its caller), and once the caller's own bookkeeping is done (a release,
+//    a transaction filing it as busy) the connection is filed as closed again,
+//    so the pool reconnects it when next needed. Upstream: issues 1154, 1208.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -42,6 +41,22 @@ const mends = [
     }
     const x = socket.write(chunk, fn)`,
   },
+  {
+    // 2. A connection attempt the other end accepts and then closes cleanly before PostgreSQL
+    //    answers (a TCP proxy or balancer whose database is gone) was retried at once, without
+    //    the backoff: about 3,000 attempts a second and a third of a core per node. Mended: it
+    //    counts as a failed attempt and waits the backoff like any other. Upstream: issue 1193.
+    files: ['node_modules/postgres/src/connection.js', 'node_modules/postgres/cjs/src/connection.js'],
+    find: `    if (initial)
+      return reconnect()
+`,
+    replace: `    if (initial) { ${MARK}
+      closedTime = performance.now()
+      delay = (typeof backoff === 'function' ? backoff(++options.shared.retries) : backoff) * 1000
+      return reconnect()
+    }
+`,
+  },
 ];
 
 let mended = 0;
@@ -50,7 +65,7 @@ for (const mend of mends) {
     const path = join(root, file);
     if (!existsSync(path)) continue; // not installed (yet)
     const text = readFileSync(path, 'utf8');
-    if (text.includes(MARK)) continue;
+    if (text.includes(mend.replace)) continue; // mended already
     if (!text.includes(mend.find)) {
       process.stderr.write(`patch-dependencies: ${file} does not contain the code decision 036 mends; see scripts/patch-dependencies.mjs\n`);
       process.exit(1);
