@@ -39,7 +39,8 @@ const TIMING = {
   SESSION_TTL_MS: 20_000,
   DISCONNECT_GRACE_MS: 5_000,
   NODE_HEARTBEAT_MS: 1_000,
-  NODE_TIMEOUT_MS: 4_000,
+  // The defaults' ratio to the heartbeat (15 s to 5 s) would be 3 s; longer, so a node busy with a storm is not taken for cut off (decision 035).
+  NODE_TIMEOUT_MS: 8_000,
   OFFER_TIMEOUT_MS: 5_000,
 };
 const LOCK_MS = 10_000;

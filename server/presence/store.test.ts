@@ -107,13 +107,13 @@ describe('dead nodes', () => {
     });
   });
 
-  it('leaves a stopped node’s sessions alone during the disconnect grace, then ends them', async () => {
+  it('leaves a stopped node’s sessions alone as long as a dead node’s (the node timeout, here longer than the grace), then ends them', async () => {
     const stopped = randomUUID();
     await registerNode(t.db, { id: stopped, name: 'stopping', pid: 1 });
     const s = await attachSession(t.db, { agentId: agents[2]!.id, deviceId: 'd', clientSessionId: randomUUID(), nodeId: stopped, label: 'x' });
-    await t.db.execute(sql`update nodes set stopped_at = now() - interval '1 second' where id = ${stopped}`);
-    expect(await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([]);
     await t.db.execute(sql`update nodes set stopped_at = now() - interval '6 seconds' where id = ${stopped}`);
+    expect(await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([]);
+    await t.db.execute(sql`update nodes set stopped_at = now() - interval '16 seconds' where id = ${stopped}`);
     expect(await endSessionsOfDeadNodes(t.db, { graceMs: 5_000, nodeTimeoutMs: 15_000 })).toEqual([
       { agentId: agents[2]!.id, sessionId: s.sessionId },
     ]);

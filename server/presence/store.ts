@@ -473,9 +473,11 @@ export async function endTimedOutSessions(db: DbOrTx, params: { ttlMs: number })
 }
 
 /**
- * Ends, in one statement, every live session held by a node that stopped
- * (longer ago than the disconnect grace, so its clients could move) or went
- * silent past the node timeout (`node_lost`).
+ * Ends, in one statement, every live session held by a node that stopped or
+ * went silent past the node timeout (`node_lost`). A stopped node's tabs all
+ * reconnect at once (a storm, not one tab's reload), so they get as long as a
+ * dead node's: the node timeout, or the disconnect grace if that is longer
+ * (decision 037).
  */
 export async function endSessionsOfDeadNodes(
   db: DbOrTx,
@@ -488,7 +490,7 @@ export async function endSessionsOfDeadNodes(
      where s.node_id = n.id
        and s.ended_at is null
        and n.id is distinct from ${params.selfNodeId ?? null}::uuid
-       and ((n.stopped_at is not null and n.stopped_at < now() - make_interval(secs => ${params.graceMs / 1000}))
+       and ((n.stopped_at is not null and n.stopped_at < now() - make_interval(secs => ${Math.max(params.graceMs, params.nodeTimeoutMs) / 1000}))
             or n.last_seen_at < now() - make_interval(secs => ${params.nodeTimeoutMs / 1000}))
     returning s.agent_id, s.id`);
   return rows.map((r) => ({ agentId: r.agent_id, sessionId: r.id }));
