@@ -1,6 +1,7 @@
 // Writes the measured part of docs/reliability.md from the fault suite's
-// report (.test-data/reports/faults.json, written by
-// server/faults/cluster-faults.test.ts): one row per fault, with what the
+// reports (.test-data/reports/faults.json, written by
+// server/faults/cluster-faults.test.ts, and faults-cut-off.json, by
+// server/faults/node-loses-database.test.ts): one row per fault, with what the
 // system promises and what the run measured. `npm run test:faults` runs the
 // suite and then this. Uses only Node's own modules.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
@@ -18,6 +19,9 @@ if (!existsSync(reportPath)) {
   process.exit(1);
 }
 const report = JSON.parse(readFileSync(reportPath, 'utf8'));
+// The cut-off node's test (two in-process nodes behind a TCP proxy) reports apart; its rows follow.
+const cutOffPath = join(root, '.test-data', 'reports', 'faults-cut-off.json');
+const cutOff = existsSync(cutOffPath) ? JSON.parse(readFileSync(cutOffPath, 'utf8')) : { measured: [] };
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 const lines = [
   START,
@@ -29,7 +33,7 @@ const lines = [
   '',
   '| Fault | Promise (asserted) | Measured |',
   '| --- | --- | --- |',
-  ...report.measured.map(
+  ...[...report.measured, ...cutOff.measured].map(
     (m) => `| ${cell(m.fault)} | ${cell(m.promise)} | ${Object.entries(m.figures).map(([k, v]) => `${cell(k)}: **${cell(v)}**`).join('<br>')} |`,
   ),
   '',
@@ -43,4 +47,4 @@ if (from < 0 || to < from) {
   process.exit(1);
 }
 writeFileSync(docPath, doc.slice(0, from) + lines.join('\n') + doc.slice(to + END.length));
-process.stdout.write(`reliability-report: wrote ${report.measured.length} faults into docs/reliability.md\n`);
+process.stdout.write(`reliability-report: wrote ${report.measured.length + cutOff.measured.length} rows into docs/reliability.md\n`);

@@ -6,6 +6,8 @@
 // never shows offline; a tab that never comes back ends `node_lost`. Once the
 // database is back, the node takes sessions again without a restart.
 import { randomUUID } from 'node:crypto';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -14,6 +16,7 @@ import { giveUpAfterMs, SessionNotLiveError } from '../presence/engine';
 import { openDevice, signIn, type Device } from '../testing/clients';
 import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
 import { startTestNode } from '../testing/node';
+import { ROOT } from '../testing/spawn-node';
 import { startTcpProxy, type CutOptions, type TcpProxy } from '../testing/tcp-proxy';
 import type { AppRouter } from '../trpc/router';
 
@@ -28,6 +31,8 @@ let team: Awaited<ReturnType<typeof seedTeam>>;
 const cookies: string[] = [];
 const tabs: Tab[] = [];
 const devices: Device[] = [];
+/** Each case's figures, for docs/reliability.md (scripts/reliability-report.mjs). */
+const measured: Array<{ fault: string; promise: string; figures: Record<string, string | number> }> = [];
 
 beforeAll(async () => {
   t = await createTestDatabase();
@@ -46,6 +51,8 @@ afterAll(async () => {
   await nodeA?.stop();
   await proxy?.close();
   await t?.drop();
+  mkdirSync(join(ROOT, '.test-data', 'reports'), { recursive: true });
+  writeFileSync(join(ROOT, '.test-data', 'reports', 'faults-cut-off.json'), `${JSON.stringify({ at: new Date().toISOString(), timing: TIMING, measured }, null, 2)}\n`);
 });
 
 type Tab = {
@@ -194,6 +201,16 @@ it.each([
     expect(await statusesSince(mover!.id, before)).not.toContain('offline');
     expect((await t.sql`select status from agent_presence where agent_id = ${mover!.id}`)[0]?.status).toBe('available');
 
+    measured.push({
+      fault: `1 of 2 nodes cut off from the database (${cut.open === 'freeze' ? 'connections frozen' : 'connections dropped'})`,
+      promise: `lets go of its sessions before the other node could end them (node timeout ${TIMING.NODE_TIMEOUT_MS / 1000} s, heartbeat ${TIMING.NODE_HEARTBEAT_MS / 1000} s): sockets closed (1012), heartbeats refused; a tab that moves keeps its session, its agent never offline; serves again once the database is back, without a restart`,
+      figures: {
+        'sockets closed after (ms)': Math.round(closedAfter),
+        'tab resumed on the other node at (ms)': Math.round(movedAfter),
+        'stray session node_lost at (ms)': Math.round(lostAfter),
+        'serving again after the restore (ms)': Math.round(recoveredAfter),
+      },
+    });
     console.log(
       `node cut off (${cut.open}): sockets closed ${closedAfter.toFixed(0)} ms after the cut, tab resumed on the other node at ${movedAfter.toFixed(0)} ms, ` +
         `stray session node_lost at ${lostAfter.toFixed(0)} ms; taking sessions again ${recoveredAfter.toFixed(0)} ms after the database came back`,
