@@ -4,7 +4,7 @@
 // real input — keyboard, pointer, focus, and the page becoming visible. No
 // input for the idle threshold reports `idle`; the first input after that
 // reports `active` at once, not at the next heartbeat.
-import { deviceId, tabSessionId, trpc } from './trpc';
+import { deviceId, socketIsOpen, tabSessionId, trpc } from './trpc';
 
 export type EndedNotice = { reason: 'closed' | 'timeout' | 'node_lost' | 'forced' | 'signed_out'; note?: string };
 export type DeviceSessionState = { sessionId?: string; activity: 'active' | 'idle'; ended?: EndedNotice };
@@ -25,7 +25,12 @@ export function startDeviceSession(onState: (state: DeviceSessionState) => void)
   const emit = (extra: Partial<DeviceSessionState> = {}) => onState({ sessionId, activity, ...extra });
 
   const beat = () => {
-    if (!sessionId || stopped) return;
+    // While the tab's socket is down, heartbeats wait. Sent, each would open a socket of its own
+    // (tRPC opens one for any request), outside the reconnect backoff and without the live views'
+    // subscriptions, which only the backoff's reconnect sends again: the page would show
+    // "Connected" with nothing live, until that reconnect closed the socket and opened another.
+    // The session's re-attach after the reconnect reports the activity at once instead.
+    if (!sessionId || stopped || !socketIsOpen()) return;
     client.presence.heartbeat.mutate({ sessionId, activity }).catch((error: { data?: { code?: string } }) => {
       // The session ended without our hearing of it: attach again.
       if (error?.data?.code === 'NOT_FOUND') resubscribe();

@@ -7,6 +7,7 @@ import type { AppRouter } from '@/server/trpc/router';
 type Client = ReturnType<typeof createTRPCClient<AppRouter>>;
 let client: Client | undefined;
 const socketListeners = new Set<(open: boolean) => void>();
+let socketOpen = false;
 
 export function trpc(): Client {
   if (client) return client;
@@ -17,8 +18,14 @@ export function trpc(): Client {
     lazy: { enabled: true, closeMs: 0 },
     // Capped exponential backoff with jitter, so a restarted server is not stampeded.
     retryDelayMs: (attempt) => Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random() / 2),
-    onOpen: () => socketListeners.forEach((l) => l(true)),
-    onClose: () => socketListeners.forEach((l) => l(false)),
+    onOpen: () => {
+      socketOpen = true;
+      socketListeners.forEach((l) => l(true));
+    },
+    onClose: () => {
+      socketOpen = false;
+      socketListeners.forEach((l) => l(false));
+    },
   });
   client = createTRPCClient<AppRouter>({
     links: [
@@ -30,6 +37,11 @@ export function trpc(): Client {
     ],
   });
   return client;
+}
+
+/** Whether the tab's WebSocket is open now. */
+export function socketIsOpen(): boolean {
+  return socketOpen;
 }
 
 /** Calls `listener` with true when the tab's WebSocket opens and false when it closes. */

@@ -31,6 +31,9 @@ export function useRoster(enabled: boolean): { roster: RosterState; live: boolea
     };
     const offSocket = onSocket((open) => !open && showLive(false));
     const sub = trpc().roster.watch.subscribe(undefined, {
+      // Started again after a reconnect, the view resumes after its last event and sends
+      // nothing if nothing changed meanwhile: the server's start, not data, says it is live.
+      onStarted: () => showLive(true),
       onData: ({ data }) => {
         showLive(true);
         // A snapshot replaces everything at once; changes still pending are
