@@ -114,8 +114,9 @@ export async function createTicket(
     // The new ticket joins the queue in its place: the claim takes the most
     // urgent, oldest tickets first, so it cannot jump ahead of those waiting.
     const head = sendWaiting(trip, queue, withRoom);
-    const [insertedRow] = await insert;
-    const waiting = await head;
+    // Both awaited together: awaited one after the other, a failed insert (a connection cut) would
+    // leave the read's failure unhandled.
+    const [[insertedRow], waiting] = await Promise.all([insert, head]);
     if (!insertedRow) {
       const [existing] = await trip.commitAfter([
         trip.send(
