@@ -72,7 +72,7 @@ it('a transaction whose backend was ended rejects to its caller (its ROLLBACK ha
 });
 
 it('a server that accepts connections and closes them at once (a proxy whose database is gone) is retried with the backoff, not in a loop', async () => {
-  const proxy = await startTcpProxy();
+  const proxy = await startTcpProxy(t.url);
   try {
     proxy.cut({ fresh: 'close' });
     const cutOff = createSql(proxy.urlFor(t.url), { max: 1, name: 'closed-connection-proxy' });

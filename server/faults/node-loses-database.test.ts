@@ -37,7 +37,7 @@ const measured: Array<{ fault: string; promise: string; figures: Record<string, 
 beforeAll(async () => {
   t = await createTestDatabase();
   team = await seedTeam(t.db, { team: 'Cut', agents: 6 });
-  proxy = await startTcpProxy();
+  proxy = await startTcpProxy(t.url);
   const env = Object.fromEntries(Object.entries(TIMING).map(([k, v]) => [k, String(v)]));
   nodeA = await startTestNode(t.url, env);
   nodeB = await startTestNode(proxy.urlFor(t.url), env);

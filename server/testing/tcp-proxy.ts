@@ -34,7 +34,10 @@ export type TcpProxy = {
 
 type Pair = { client: Socket; upstream: Socket | undefined };
 
-export async function startTcpProxy(target: { host: string; port: number } = { host: '127.0.0.1', port: 5432 }): Promise<TcpProxy> {
+/** A proxy in front of the PostgreSQL server of `databaseUrl` (the tests' own: the machine's, or an embedded one). */
+export async function startTcpProxy(databaseUrl: string): Promise<TcpProxy> {
+  const postgresAt = new URL(databaseUrl);
+  const target = { host: postgresAt.hostname, port: Number(postgresAt.port || 5432) };
   const pairs = new Set<Pair>();
   let cut: Required<CutOptions> | undefined;
   let accepted = 0;
