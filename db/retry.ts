@@ -27,9 +27,15 @@ export async function retrying<T>(work: () => Promise<T>, attempts = 5): Promise
 /**
  * Errors of a connection lost under a statement: the server was restarted or
  * failed over, or the connection was cut (57P01–57P03 come from the server as
- * it goes; the others from the driver once the socket is gone).
+ * it goes; the others from the driver once the socket is gone). Class 08
+ * (connection exceptions) too: after a cut, a transaction that was still
+ * running on its dead connection may write into that connection's reconnect
+ * (postgres.js lets it), and the statement the reconnect was for fails with
+ * 08P01 (seen in the fault suite against the embedded PostgreSQL, whose
+ * sign-in is SCRAM). It never ran, so it is made again like the others.
  */
 const CONNECTION_LOST = new Set(['57P01', '57P02', '57P03', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'ECONNRESET', 'ECONNREFUSED', 'EPIPE']);
+const lostConnection = (code: string | undefined) => code !== undefined && (CONNECTION_LOST.has(code) || code.startsWith('08'));
 
 /**
  * Runs `work` again when its connection was lost under it, up to `attempts`
@@ -43,7 +49,7 @@ export async function retryingLostConnection<T>(work: () => Promise<T>, attempts
     try {
       return await work();
     } catch (error) {
-      if (attempt >= attempts || !CONNECTION_LOST.has(codeOf(error) ?? '')) throw error;
+      if (attempt >= attempts || !lostConnection(codeOf(error))) throw error;
       await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** (attempt - 1)));
     }
   }

@@ -5,19 +5,22 @@
 // whether the new version still needs the mend, then update or delete it here).
 // Uses only Node's own modules.
 //
-// postgres@3.4.9, connection.js (test: db/closed-connection.test.ts):
-// 1. `nextWrite`: once PostgreSQL closes a connection (a restart, a failover,
-//    pg_terminate_backend), its socket is null until it reconnects. A
-//    connection held by a transaction or by `sql.reserve()` is not taken out of
-//    use meanwhile: the next statement on it (a transaction's ROLLBACK after
-//    the first failure, the sweep's unlock) writes to the null socket from a
-//    setImmediate and throws an uncaught TypeError, which no caller can catch;
-//    and `release()` of such a reserved connection files it as open, so the
-//    pool hands the dead connection to the next caller. Mended: the statement
-//    fails like any other on a closed connection (CONNECTION_CLOSED, rejected
-//    to its caller), and once the caller's own bookkeeping is done (a release,
-//    a transaction filing it as busy) the connection is filed as closed again,
-//    so the pool reconnects it when next needed. Upstream: issues 1154, 1208.
+// postgres@3.4.9 (test: db/closed-connection.test.ts):
+// 1. connection.js `nextWrite`: once PostgreSQL closes a connection (a
+//    restart, a failover, pg_terminate_backend), its socket is null until it
+//    reconnects. A connection held by a transaction or by `sql.reserve()` is
+//    not taken out of use meanwhile: the next statement on it (a transaction's
+//    ROLLBACK after the first failure, the sweep's unlock) writes to the null
+//    socket from a setImmediate and throws an uncaught TypeError, which no
+//    caller can catch. Mended: the statements waiting on it fail like any
+//    other on a closed connection (CONNECTION_CLOSED, rejected to their
+//    callers). Upstream: issues 1154, 1208.
+// 2. index.js `reserve().release`: releasing a reserved connection that
+//    closed meanwhile filed it as open, and the pool handed the dead
+//    connection to the next caller. Mended: a connection that is closed (or
+//    already reconnecting for someone else) is left where the pool filed it.
+//    (Refiling it from `nextWrite` instead was tried: one run in three, on
+//    PostgreSQL 18, a later statement got another's empty result.)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
@@ -36,13 +39,12 @@ const mends = [
       const lost = Errors.connection('CONNECTION_CLOSED', options)
       query && (queryError(query, lost), query = null)
       while (sent.length) queryError(sent.shift(), lost)
-      initial || setImmediate(() => socket === null && !initial && onclose(connection, lost))
       return false
     }
     const x = socket.write(chunk, fn)`,
   },
   {
-    // 2. A connection attempt the other end accepts and then closes cleanly before PostgreSQL
+    // 3. A connection attempt the other end accepts and then closes cleanly before PostgreSQL
     //    answers (a TCP proxy or balancer whose database is gone) was retried at once, without
     //    the backoff: about 3,000 attempts a second and a third of a core per node. Mended: it
     //    counts as a failed attempt and waits the backoff like any other. Upstream: issue 1193.
@@ -56,6 +58,17 @@ const mends = [
       return reconnect()
     }
 `,
+  },
+  {
+    files: ['node_modules/postgres/src/index.js', 'node_modules/postgres/cjs/src/index.js'],
+    find: `    sql.release = () => {
+      c.reserved = null
+      onopen(c)
+    }`,
+    replace: `    sql.release = () => {
+      c.reserved = null
+      c.queue === closed || c.queue === connecting || onopen(c) ${MARK}
+    }`,
   },
 ];
 
