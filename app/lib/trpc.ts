@@ -3,6 +3,7 @@
 // plain HTTP for auth.* (it sets and clears the session cookie).
 import { createTRPCClient, createWSClient, httpBatchLink, splitLink, wsLink } from '@trpc/client';
 import type { AppRouter } from '@/server/trpc/router';
+import { reconnectDelayMs } from '@/server/client/retry';
 
 type Client = ReturnType<typeof createTRPCClient<AppRouter>>;
 let client: Client | undefined;
@@ -15,9 +16,10 @@ export function trpc(): Client {
   const wsClient = createWSClient({
     url: `${scheme}://${location.host}/api/trpc`,
     // Connect on the first subscription, not on pages that need none (login).
-    lazy: { enabled: true, closeMs: 0 },
+    // (closeMs 0 made tRPC re-arm a timer many times a second while any subscription was open.)
+    lazy: { enabled: true, closeMs: 10_000 },
     // Capped exponential backoff with jitter, so a restarted server is not stampeded.
-    retryDelayMs: (attempt) => Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random() / 2),
+    retryDelayMs: (attempt) => reconnectDelayMs(attempt),
     onOpen: () => {
       socketOpen = true;
       socketListeners.forEach((l) => l(true));
