@@ -99,6 +99,8 @@ const schema = z.object({
   /** The largest HTTP request body /api/trpc reads; larger ones are refused (413). */
   HTTP_MAX_BODY_BYTES: z.coerce.number().int().min(1024).max(64 * 1024 * 1024).default(1024 * 1024),
 
+  /** When set, GET /metrics needs `Authorization: Bearer <METRICS_TOKEN>`; unset, it is open (keep the port internal). */
+  METRICS_TOKEN: z.string().min(16).max(500).optional(),
   /** Presence history (status changes, ended device sessions) is deleted after this many days. */
   PRESENCE_RETENTION_DAYS: z.coerce.number().int().min(1).max(36_500).default(90),
   /** The audit log is deleted after this many days. */

@@ -24,6 +24,8 @@ import { startRetention } from './jobs/retention';
 import type { Logger } from './log';
 import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
+import { readiness } from './ops/health';
+import { createMetrics, serveMetrics } from './ops/metrics';
 import { nodeStats, type NodeStats } from './ops/stats';
 import { Router } from './routing/router';
 import { startWebhooks } from './webhooks/dispatcher';
@@ -146,6 +148,9 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     let connections = () => 0;
     let closeSockets = () => {};
     const stats = (): NodeStats => nodeStats({ engine, hub, connections: () => connections() });
+    // Read when scraped, by when the router exists.
+    let routerOf: () => Router | undefined = () => undefined;
+    const metrics = createMetrics({ db, stats, router: () => routerOf() });
     const engine = new PresenceEngine({
       db,
       nodeId,
@@ -156,6 +161,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       reportStats: stats,
       controlDb: createDb(controlSql),
       onLostDatabase: () => closeSockets(),
+      observeFlush: metrics.observeFlush,
     });
     const hub = new Hub({ sql, db, log });
     await hub.start();
@@ -183,6 +189,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
     await router.start();
     cleanups.push(() => router.stop());
+    routerOf = () => router;
     const webhooks = await startWebhooks({ db, hub, boss: jobs.boss, log, settings: env });
     cleanups.push(() => webhooks.stop());
     const sockets = new SocketRegistry();
@@ -265,6 +272,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       securityHeaders(req, res, { dev: options.pages ? options.pages.dev : false, settings: env, api });
       if (api) return trpcHttp(req, res);
       if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
+      if (req.url === '/readyz') {
+        void readiness({ db, hub, boss: jobs.boss, engine }).then((answer) =>
+          res.writeHead(answer.ready ? 200 : 503, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(JSON.stringify(answer)),
+        );
+        return;
+      }
+      if (req.url === '/metrics') return void serveMetrics(req, res, metrics.registry, env.METRICS_TOKEN, log);
       if (nextRequest) return void nextRequest(req, res);
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     });

@@ -119,6 +119,8 @@ export class PresenceEngine {
       controlDb?: Db;
       /** The node's counters, stored with each renewal of its row for `system.nodes`. */
       reportStats?: () => Record<string, number>;
+      /** Each heartbeat flush's duration, for /metrics. */
+      observeFlush?: (seconds: number) => void;
       /**
        * The node has let go of its sessions because it cannot renew its row:
        * close every socket, so clients reconnect (through the front) to a node
@@ -297,8 +299,10 @@ export class PresenceEngine {
     const batch = this.pendingSeen;
     this.pendingSeen = new Map();
     const entries = [...batch].map(([id, at]) => ({ id, at }));
+    const started = performance.now();
     this.flushing = flushLastSeen(this.deps.controlDb ?? this.deps.db, entries)
       .then(async (updated) => {
+        this.deps.observeFlush?.((performance.now() - started) / 1000);
         this.stats.flushes += 1;
         this.stats.flushedRows += updated.size;
         // A live session that was not updated was ended elsewhere (a sweep, a

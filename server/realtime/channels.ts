@@ -58,6 +58,8 @@ export const controlChannel = channel(
     z.object({ k: z.literal('webhooks') }),
     z.object({ k: z.literal('keys'), h: z.array(z.string().max(64)).max(100).optional() }),
     z.object({ k: z.literal('teams'), t: z.array(z.string().uuid()).max(50), a: z.array(z.string().uuid()).max(50) }),
+    // A readiness check's own notification (server/ops/health.ts): every node hears it and ignores it.
+    z.object({ k: z.literal('ping'), p: z.string().uuid() }),
   ]),
 );
 export type ControlMessage = z.infer<typeof controlChannel.payload>;
