@@ -170,3 +170,48 @@ describe('npm run switchboard -- users, teams, members, skills, capacity', { tim
     expect(cli('skills', 'set', 'nobody@example.com', 'de')).toMatchObject({ code: 1, err: 'switchboard: nobody@example.com: no such user\n' });
   });
 });
+
+describe('npm run switchboard -- nodes, seed', () => {
+  it('lists running nodes with their live sessions; --all adds stopped and lost ones', async () => {
+    const running = randomUUID();
+    const stopped = randomUUID();
+    const lost = randomUUID();
+    await registerNode(t.db, { id: running, name: 'cli-running', pid: 4242 });
+    await registerNode(t.db, { id: stopped, name: 'cli-stopped', pid: 4343 });
+    await registerNode(t.db, { id: lost, name: 'cli-lost', pid: 4444 });
+    await t.sql`update nodes set stopped_at = now() where id = ${stopped}`;
+    await t.sql`update nodes set last_seen_at = now() - interval '1 hour' where id = ${lost}`;
+    const [agent] = await t.sql<{ id: string }[]>`select id from users where role = 'agent' limit 1`;
+    await attachSession(t.db, { agentId: agent!.id, deviceId: 'dev-nodes', clientSessionId: randomUUID(), nodeId: running, label: 'Laptop' });
+
+    const now = cli('nodes', 'list');
+    expect(now.code).toBe(0);
+    expect(now.out).toMatch(/^cli-running {2}pid 4242 {2}running {2}started \S+ {2}renewed \S+ {2}sessions 1$/m);
+    expect(now.out).not.toContain('cli-stopped');
+    expect(now.out).not.toContain('cli-lost');
+
+    const all = cli('nodes', 'list', '--all');
+    expect(all.out).toMatch(/^cli-stopped {2}pid 4343 {2}stopped /m);
+    expect(all.out).toMatch(/^cli-lost {2}pid 4444 {2}lost /m);
+  });
+
+  it('seeds the demo workspace only into a database without users', async () => {
+    // This database has users already (the tests above): nothing happens.
+    expect(cli('seed', 'demo')).toMatchObject({ code: 0, out: 'the database has users already: nothing seeded\n' });
+    const fresh = await createTestDatabase();
+    try {
+      const seeded = spawnSync(process.execPath, ['--import', 'tsx', 'scripts/switchboard.ts', 'seed', 'demo'], {
+        cwd: ROOT,
+        env: { ...process.env, DATABASE_URL: fresh.url },
+        encoding: 'utf8',
+        timeout: 60_000,
+      });
+      expect(seeded.status).toBe(0);
+      expect(seeded.stdout).toMatch(/^seeded the demo workspace; demo logins \(their password is in the README\): .*supervisor@example.com/);
+      const [{ n }] = (await fresh.sql<{ n: number }[]>`select count(*)::int as n from users`) as unknown as [{ n: number }];
+      expect(n).toBeGreaterThan(5);
+    } finally {
+      await fresh.drop();
+    }
+  });
+});

@@ -10,6 +10,8 @@ import type { z } from 'zod';
 import { createDb, createSql, type Db } from '../db/client';
 import { ensureDatabase, runningEmbeddedUrl, startEmbeddedPostgres } from '../db/embedded';
 import { runMigrations } from '../db/migrate';
+import { listNodes } from '../db/queries/nodes';
+import { seedDemo } from '../db/seed';
 import { findTeam } from '../db/queries/admin';
 import { findUserByEmail } from '../db/queries/people';
 import { setAgentCapacity, setAgentSkills } from '../server/admin/agents';
@@ -64,6 +66,10 @@ integrations:
   keys list            list API keys (never the keys themselves)
   keys revoke <id>     revoke a key at once
 
+operations:
+  nodes list [--all]   nodes running now (renewed within NODE_TIMEOUT_MS), each with its live device sessions
+                       and counters; --all adds stopped and lost nodes of the last day
+  seed demo            create the demo workspace (teams, queues, demo logins) in an empty database
   migrate              apply database migrations and exit
 
 passwords: piped on stdin, e.g. printf '%s' "$PASSWORD" | npm run switchboard -- users reset-password ann@example.com
@@ -166,6 +172,7 @@ async function main(argv: string[]): Promise<number> {
       task: { type: 'string' },
       limit: { type: 'string' },
       action: { type: 'string' },
+      all: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -316,6 +323,25 @@ async function main(argv: string[]): Promise<number> {
         return 1;
       }
       write(`revoked ${arg}`);
+      return 0;
+    }
+    case 'nodes list': {
+      const env = loadEnv();
+      const rows = await withDatabase((deps) => listNodes(deps.db, { nodeTimeoutMs: env.NODE_TIMEOUT_MS, all: Boolean(values.all) }));
+      for (const n of rows) {
+        const counters = n.stats ? `  connections ${n.stats.connections ?? 0}, heartbeats ${n.stats.heartbeats ?? 0}` : '';
+        write(`${n.name}  pid ${n.pid}  ${n.state}  started ${n.startedAt}  renewed ${n.lastSeenAt}  sessions ${n.sessions}${counters}`);
+      }
+      if (!rows.length) write(values.all ? 'no nodes in the last day' : 'no node running');
+      return 0;
+    }
+    case 'seed demo': {
+      const logins = await withDatabase((deps) => seedDemo(deps.db));
+      if (!logins.length) {
+        write('the database has users already: nothing seeded');
+        return 0;
+      }
+      write(`seeded the demo workspace; demo logins (their password is in the README): ${logins.map((l) => l.email).join(', ')}`);
       return 0;
     }
     case 'migrate': {

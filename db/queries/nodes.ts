@@ -55,3 +55,40 @@ export async function liveNodes(db: DbOrTx, params: { nodeTimeoutMs: number }): 
 export async function markNodeStopped(db: DbOrTx, params: { id: string }): Promise<void> {
   await db.update(nodes).set({ stoppedAt: sql`now()` }).where(eq(nodes.id, params.id));
 }
+
+export type NodeListing = NodeRow & { state: 'running' | 'stopped' | 'lost'; sessions: number };
+
+/**
+ * Nodes with their state and live device sessions, for the command line:
+ * running ones, or (`all`) every node of the last day, newest first by name.
+ */
+export async function listNodes(db: DbOrTx, params: { nodeTimeoutMs: number; all: boolean }): Promise<NodeListing[]> {
+  const rows = await db.execute<{
+    id: string;
+    name: string;
+    pid: number;
+    started_at: Date | string;
+    last_seen_at: Date | string;
+    stats: Record<string, number> | null;
+    state: 'running' | 'stopped' | 'lost';
+    sessions: number;
+  }>(sql`
+    select n.id, n.name, n.pid, n.started_at, n.last_seen_at, n.stats,
+           case when n.stopped_at is not null then 'stopped'
+                when n.last_seen_at < now() - make_interval(secs => ${params.nodeTimeoutMs / 1000}) then 'lost'
+                else 'running' end as state,
+           (select count(*)::int from device_sessions s where s.node_id = n.id and s.ended_at is null) as sessions
+      from nodes n
+     where ${params.all ? sql`n.last_seen_at > now() - interval '1 day'` : sql`n.stopped_at is null and n.last_seen_at > now() - make_interval(secs => ${params.nodeTimeoutMs / 1000})`}
+     order by n.name, n.started_at`);
+  return rows.map((r) => ({
+    id: r.id,
+    name: r.name,
+    pid: r.pid,
+    startedAt: new Date(r.started_at).toISOString(),
+    lastSeenAt: new Date(r.last_seen_at).toISOString(),
+    stats: r.stats,
+    state: r.state,
+    sessions: r.sessions,
+  }));
+}
