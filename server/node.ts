@@ -163,7 +163,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       onLostDatabase: () => closeSockets(),
       observeFlush: metrics.observeFlush,
     });
-    const hub = new Hub({ sql, db, log });
+    const hub = new Hub({ sql, db, log, observeDelivery: metrics.observeDelivery });
     await hub.start();
     cleanups.push(() => hub.stop());
     await engine.start();
@@ -186,6 +186,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
         createsInFlight: env.CREATES_IN_FLIGHT,
       },
       hosts: (agentId) => engine.hosts(agentId),
+      observeCreate: metrics.observeCreate,
     });
     await router.start();
     cleanups.push(() => router.stop());

@@ -4,7 +4,7 @@
 // pg-boss jobs, webhook deliveries) is read from the database then, in four
 // small statements, so every node reports the same cluster figures and a
 // scrape costs nothing between scrapes. Histograms are observed as things
-// happen: the heartbeat flush.
+// happen: the heartbeat flush, NOTIFY to delivery, ticket creates.
 import { sql } from 'drizzle-orm';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -19,6 +19,10 @@ export type Metrics = {
   registry: Registry;
   /** The engine reports each heartbeat flush's duration here. */
   observeFlush: (seconds: number) => void;
+  /** The hub reports, per log, the time from a notification heard to the delivery of what it announced. */
+  observeDelivery: (log: 'presence' | 'tickets', seconds: number) => void;
+  /** The router reports each ticket create's duration (its offer included). */
+  observeCreate: (seconds: number) => void;
 };
 
 /** A counter whose value is a running total kept elsewhere, set when scraped. */
@@ -48,12 +52,37 @@ export function createMetrics(deps: { db: Db; stats: () => NodeStats; router: ()
   totalCounter(registry, 'switchboard_subscribers_dropped_total', 'Live views closed because they fell too far behind.', () => stats().subscribersDropped);
   totalCounter(registry, 'switchboard_offers_total', 'Offers this node made.', () => deps.router()?.stats.offers ?? 0);
   totalCounter(registry, 'switchboard_offers_expired_total', 'Offers this node ended because they were not answered in time.', () => deps.router()?.stats.expired ?? 0);
+  new Counter({
+    name: 'switchboard_agent_actions_total',
+    help: "Agents' answers this node carried out: offers accepted and declined, tickets completed and released.",
+    labelNames: ['action'],
+    registers: [registry],
+    collect() {
+      this.reset();
+      const actions = deps.router()?.stats.actions;
+      for (const action of ['accept', 'decline', 'complete', 'release'] as const) this.inc({ action }, actions?.[action] ?? 0);
+    },
+  });
   totalCounter(registry, 'switchboard_creates_refused_total', 'tickets.create calls this node refused as busy (429).', () => deps.router()?.stats.refusedCreates ?? 0);
 
   const flush = new Histogram({
     name: 'switchboard_heartbeat_flush_seconds',
     help: 'How long one batched last-seen write took.',
     buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10],
+    registers: [registry],
+  });
+
+  const delivery = new Histogram({
+    name: 'switchboard_notify_to_delivery_seconds',
+    help: 'From a NOTIFY heard by this node to the delivery of what it announced to its local subscribers, per event log.',
+    labelNames: ['log'],
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const create = new Histogram({
+    name: 'switchboard_ticket_create_seconds',
+    help: 'How long tickets.create took on this node, its routing (the offer) included.',
+    buckets: [0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
     registers: [registry],
   });
 
@@ -118,7 +147,12 @@ export function createMetrics(deps: { db: Db; stats: () => NodeStats; router: ()
     },
   });
 
-  return { registry, observeFlush: (seconds) => flush.observe(seconds) };
+  return {
+    registry,
+    observeFlush: (seconds) => flush.observe(seconds),
+    observeDelivery: (log, seconds) => delivery.observe({ log }, seconds),
+    observeCreate: (seconds) => create.observe(seconds),
+  };
 }
 
 /** GET /metrics: the registry's text, behind `Authorization: Bearer <METRICS_TOKEN>` when that is set. */

@@ -3,7 +3,9 @@
 // sends itself must arrive), pg-boss and the node's hold on its sessions, and
 // turns 503 when the database is cut off (through a TCP proxy) and 200 again
 // when it is back; /metrics reports, in Prometheus's format, what a device, a
-// heartbeat and a waiting ticket did, and needs METRICS_TOKEN when set.
+// heartbeat, a status change and a waiting ticket did (counters, gauges, the
+// flush, create and NOTIFY-to-delivery histograms), and needs METRICS_TOKEN
+// when set.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { insertQueue } from '../../db/queries/queues';
 import { createApiKey } from '../auth/api-keys';
@@ -94,6 +96,10 @@ describe('metrics', () => {
     expect(series(text, 'switchboard_queue_waiting_tickets{queue="Ops queue"}')).toBe(1);
     expect(series(text, 'switchboard_queue_oldest_wait_seconds{queue="Ops queue"}')).toBeGreaterThanOrEqual(1);
     expect(series(text, 'switchboard_webhook_deliveries{status="failed"}')).toBe(0);
+    expect(series(text, 'switchboard_ticket_create_seconds_count')).toBe(1);
+    expect(series(text, 'switchboard_notify_to_delivery_seconds_count{log="presence"}')).toBeGreaterThanOrEqual(1);
+    expect(series(text, 'switchboard_notify_to_delivery_seconds_count{log="tickets"}')).toBeGreaterThanOrEqual(1);
+    expect(series(text, 'switchboard_agent_actions_total{action="accept"}')).toBe(0);
     expect(text).toContain('# TYPE switchboard_heartbeats_total counter');
     expect(text).toContain('process_cpu_seconds_total');
     await device.close();

@@ -27,6 +27,8 @@ export class LogTail<T extends { eventId: number }> {
   private readonly keyed = new Map<string, Set<(event: T) => void>>();
   private keyedCount = 0;
   private cursor = 0;
+  /** When the oldest notification not yet served was heard. */
+  private heardAt: number | undefined;
   private draining: Promise<void> | undefined;
   private again = false;
   private unlisten: (() => Promise<void>) | undefined;
@@ -40,6 +42,8 @@ export class LogTail<T extends { eventId: number }> {
       readAfter: (afterId: number, limit: number) => Promise<T[]>;
       /** The key `subscribeTo` listeners are found by. */
       keyOf?: (event: T) => string;
+      /** Seconds from a notification heard to the delivery of what it announced (for /metrics). */
+      observeDelivery?: (seconds: number) => void;
     },
   ) {}
 
@@ -58,7 +62,10 @@ export class LogTail<T extends { eventId: number }> {
     const listening = await this.deps.sql.listen(
       this.deps.doorbell.name,
       // Every ring reads from the cursor; rings during a read fold into one more read.
-      () => void this.ring(),
+      () => {
+        this.heardAt ??= performance.now();
+        void this.ring();
+      },
       // Called on the first LISTEN and after every reconnect: read what was missed.
       () => void this.ring(),
     );
@@ -108,6 +115,10 @@ export class LogTail<T extends { eventId: number }> {
           }
           if (events.length < BATCH) break;
         }
+        if (this.heardAt !== undefined && !this.again) {
+          this.deps.observeDelivery?.((performance.now() - this.heardAt) / 1000);
+          this.heardAt = undefined;
+        }
       } catch (error) {
         // Read again from the cursor shortly (a notification or a re-LISTEN may also ring first).
         this.deps.log.error('hub read failed', { channel: this.deps.doorbell.name, error });
@@ -145,11 +156,12 @@ export class Hub {
   private unlistenControl: (() => Promise<void>) | undefined;
   private readonly controlListeners = new Set<(message: ControlMessage) => void>();
 
-  constructor(private readonly deps: { sql: Sql; db: Db; log: Logger }) {
-    const { sql, db, log } = deps;
+  constructor(private readonly deps: { sql: Sql; db: Db; log: Logger; observeDelivery?: (log: 'presence' | 'tickets', seconds: number) => void }) {
+    const { sql, db, log, observeDelivery } = deps;
     this.presence = new LogTail({
       sql,
       log,
+      observeDelivery: observeDelivery && ((seconds) => observeDelivery('presence', seconds)),
       doorbell: presenceChannel,
       latest: () => latestEventId(db),
       readAfter: (afterId, limit) => rosterDeltasAfter(db, { afterId, limit }),
@@ -158,6 +170,7 @@ export class Hub {
     this.tickets = new LogTail({
       sql,
       log,
+      observeDelivery: observeDelivery && ((seconds) => observeDelivery('tickets', seconds)),
       doorbell: ticketChannel,
       latest: async () => (await ticketLogSpan(db)).latest,
       readAfter: (afterId, limit) => ticketEventsAfter(db, { afterId, limit }),

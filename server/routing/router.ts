@@ -64,10 +64,20 @@ export type RouterStats = {
   expired: number;
   kicks: number;
   refusedCreates: number;
+  /** Agents' answers this node carried out: offers accepted and declined, tickets completed and released. */
+  actions: Record<AgentAction, number>;
 };
 
 export class Router {
-  readonly stats: RouterStats = { claims: 0, skippedClaims: 0, offers: 0, expired: 0, kicks: 0, refusedCreates: 0 };
+  readonly stats: RouterStats = {
+    claims: 0,
+    skippedClaims: 0,
+    offers: 0,
+    expired: 0,
+    kicks: 0,
+    refusedCreates: 0,
+    actions: { accept: 0, decline: 0, complete: 0, release: 0 },
+  };
   /** Claims made per queue (for tests and metrics). */
   readonly claimsByQueue = new Map<string, number>();
   private queueCache: { at: number; byId: Map<string, Queue> } | undefined;
@@ -114,6 +124,8 @@ export class Router {
        * costs nothing. Without it every node routes at once.
        */
       hosts?: (agentId: string) => boolean;
+      /** Each ticket create's duration on this node, offer included (for /metrics). */
+      observeCreate?: (seconds: number) => void;
     },
   ) {}
 
@@ -159,6 +171,7 @@ export class Router {
       this.stats.refusedCreates += 1;
       return Promise.reject(new BusyError(`tickets.create: this node is creating ${limit} tickets already; send the same call again in a second`));
     }
+    const started = performance.now();
     const creating = (async () => {
       const byRef = (byId: Map<string, Queue>) => byId.get(ticket.queue) ?? [...byId.values()].find((q) => q.name === ticket.queue);
       const queue = byRef(await this.queues());
@@ -166,14 +179,17 @@ export class Router {
       // (a database restart) is made again here rather than failing to the ticketing system.
       const result = await retryingLostConnection(() => createTicket(this.deps.db, this.deps.settings, { integrationId, ticket, queue, teams: this.teams }));
       if (result.offer) this.offered(result.offer);
+      this.deps.observeCreate?.((performance.now() - started) / 1000);
       return result.ticket;
     })().finally(() => this.creating.delete(key));
     this.creating.set(key, creating);
     return creating;
   }
 
-  act(params: { agentId: string; ticketId: string; action: AgentAction; reason?: string }) {
-    return agentAct(this.deps.db, params);
+  async act(params: { agentId: string; ticketId: string; action: AgentAction; reason?: string }) {
+    const result = await agentAct(this.deps.db, params);
+    this.stats.actions[params.action] += 1;
+    return result;
   }
 
   cancel(params: { integrationId: string; ticketId: string; reason?: string }) {
