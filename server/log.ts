@@ -1,5 +1,9 @@
-// Structured logs: one JSON object a line on stdout (errors on stderr).
-// Error objects are reduced to name, message, code, stack and cause; nothing else is expanded.
+// Structured logs through pino: one JSON object a line (`time` ISO, `level` by
+// name, `msg`, the logger's bindings such as `node`, then the fields), info and
+// warnings on stdout, errors on stderr. Fields pass through `plain` first:
+// secret fields are redacted at any depth, and Error objects are reduced to
+// name, message, code, stack and cause; nothing else is expanded.
+import pino from 'pino';
 
 type Fields = Record<string, unknown>;
 export type Logger = {
@@ -38,17 +42,41 @@ function plain(value: unknown, depth = 0): unknown {
   return out;
 }
 
-export function createLogger(base: Fields = {}, quiet = false): Logger {
-  const write = (level: string, msg: string, fields: Fields = {}) => {
-    if (quiet && level === 'info') return;
-    const entry: Fields = { time: new Date().toISOString(), level, msg, ...base };
-    for (const [k, v] of Object.entries(fields)) entry[k] = SECRET_FIELD.test(k) ? '[redacted]' : plain(v);
-    (level === 'error' ? process.stderr : process.stdout).write(`${JSON.stringify(entry)}\n`);
+/** Info and warnings to stdout, errors to stderr (each line to one of them), through the process's streams. */
+function destination(): pino.DestinationStream {
+  return pino.multistream(
+    [
+      { level: 'info', stream: process.stdout },
+      { level: 'error', stream: process.stderr },
+    ],
+    { dedupe: true },
+  );
+}
+
+function wrap(logger: pino.Logger): Logger {
+  const write = (level: 'info' | 'warn' | 'error', msg: string, fields: Fields = {}) => {
+    const clean: Fields = {};
+    for (const [k, v] of Object.entries(fields)) clean[k] = SECRET_FIELD.test(k) ? '[redacted]' : plain(v);
+    logger[level](clean, msg);
   };
   return {
     info: (msg, fields) => write('info', msg, fields),
     warn: (msg, fields) => write('warn', msg, fields),
     error: (msg, fields) => write('error', msg, fields),
-    child: (fields) => createLogger({ ...base, ...fields }, quiet),
+    child: (fields) => wrap(logger.child(plain(fields) as Fields)),
   };
+}
+
+export function createLogger(base: Fields = {}, quiet = false): Logger {
+  return wrap(
+    pino(
+      {
+        level: quiet ? 'warn' : 'info',
+        base: plain(base) as Fields,
+        timestamp: pino.stdTimeFunctions.isoTime,
+        formatters: { level: (label) => ({ level: label }) },
+      },
+      destination(),
+    ),
+  );
 }

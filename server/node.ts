@@ -25,6 +25,7 @@ import type { Logger } from './log';
 import { PresenceEngine } from './presence/engine';
 import { Hub } from './realtime/hub';
 import { readiness } from './ops/health';
+import { assignRequestId } from './ops/request-id';
 import { createMetrics, serveMetrics } from './ops/metrics';
 import { nodeStats, type NodeStats } from './ops/stats';
 import { Router } from './routing/router';
@@ -228,14 +229,14 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     }
 
     // tRPC over HTTP and WebSocket.
-    const onError = ({ error, path }: { error: { code: string; message: string; cause?: unknown }; path?: string }) => {
+    const onError = ({ error, path, ctx }: { error: { code: string; message: string; cause?: unknown }; path?: string; ctx?: { requestId?: string } }) => {
       if (error.code !== 'INTERNAL_SERVER_ERROR') return;
       // ws reports an oversized message as a socket error; the socket is closed (1009), and it was the client's doing.
       if (error.cause instanceof RangeError && error.cause.message === 'Max payload size exceeded') {
         log.warn('a WebSocket message over WS_MAX_PAYLOAD_BYTES closed its socket');
         return;
       }
-      log.error('procedure failed', { path, error: error.cause ?? error.message });
+      log.error('procedure failed', { path, requestId: ctx?.requestId, error: error.cause ?? error.message });
     };
     const trpcHttp = createHTTPHandler({
       router: appRouter,
@@ -269,6 +270,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
     });
 
     const server: Server = createServer((req, res) => {
+      assignRequestId(req, res);
       const api = isTrpcPath(req.url);
       securityHeaders(req, res, { dev: options.pages ? options.pages.dev : false, settings: env, api });
       if (api) return trpcHttp(req, res);
@@ -284,6 +286,7 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('not found');
     });
     server.on('upgrade', (req, socket, head) => {
+      assignRequestId(req); // the connection's id, for every procedure called over it
       if (isTrpcPath(req.url)) {
         // Cross-site WebSocket hijacking: a page of another site may open a socket
         // here, and the browser would send our cookie with it. Browsers always say

@@ -67,6 +67,17 @@ describe('health and readiness', () => {
   }, 30_000);
 });
 
+describe('request ids', () => {
+  it('echo a sane X-Request-Id (a proxy\'s), and give a new one to a request without one or with a bad one', async () => {
+    const echoed = await fetch(`${node.url}/api/trpc/auth.me`, { headers: { 'x-request-id': 'lb-7f3a.42' } });
+    expect(echoed.headers.get('x-request-id')).toBe('lb-7f3a.42');
+    const fresh = await fetch(`${node.url}/healthz`);
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const bad = await fetch(`${node.url}/healthz`, { headers: { 'x-request-id': 'x'.repeat(200) } });
+    expect(bad.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
 describe('metrics', () => {
   it('needs the token when METRICS_TOKEN is set', async () => {
     expect((await fetch(`${node.url}/metrics`)).status).toBe(401);

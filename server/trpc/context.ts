@@ -7,6 +7,7 @@ import type { WebSocket } from 'ws';
 import type { SessionUser } from '../../db/queries/people';
 import { bearerToken, type KeyPrincipal } from '../auth/api-keys';
 import { hashToken, readCookie, SESSION_COOKIE, userForToken } from '../auth/service';
+import { requestIdOf } from '../ops/request-id';
 import { clientAddress, isSecure, originOf, type OriginVerdict } from '../security/request';
 import { KEY_REVOKED_CLOSE_CODE } from '../realtime/sockets';
 import type { Services } from '../services';
@@ -32,6 +33,8 @@ export type Context = {
   /** Whether a browser sent the request from one of our pages (server/security/request.ts). */
   origin: OriginVerdict;
   setCookie: (cookie: string) => void;
+  /** The request's id over HTTP, the connection's over a WebSocket: in the logs of what it did (server/ops/request-id.ts). */
+  requestId: string;
 };
 
 /** What both transports read from the request: the API key or the sign-in cookie, its user, the client. */
@@ -49,6 +52,7 @@ async function fromRequest(services: Services, req: IncomingMessage) {
     secure: isSecure(req, services.env),
     address: clientAddress(req, services.env),
     origin: originOf(req, services.env),
+    requestId: requestIdOf(req),
   };
 }
 
