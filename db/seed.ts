@@ -1,5 +1,6 @@
 // The demo workspace, seeded into an empty database on first start
 // (skipped with SEED=none). Demo-only logins: every password is `switchboard`.
+import { sql } from 'drizzle-orm';
 import type { Db } from './client';
 import { countUsers, insertTeam, insertUser, type Role } from './queries/people';
 import { insertQueue, setSkills } from './queries/queues';
@@ -18,12 +19,18 @@ const AGENTS: Array<[string, 'Billing' | 'Technical', string[]]> = [
   ['Hugo Laurent', 'Technical', ['vip']],
 ];
 
+const SEED_LOCK = 7_204_116; // arbitrary, unique to this purpose (the sweep's is 7_204_115)
+
 export type DemoLogin = { email: string; name: string; role: Role; team?: string };
 
 /** Seeds the demo workspace when the database has no users; returns the logins it created. */
 export async function seedDemo(db: Db): Promise<DemoLogin[]> {
   if ((await countUsers(db)) > 0) return [];
   return db.transaction(async (tx) => {
+    // Nodes started together on an empty database all find it empty: one seeds, the others wait
+    // for it here, then find users and seed nothing (without the lock, the second failed its start).
+    await tx.execute(sql`select pg_advisory_xact_lock(${SEED_LOCK})`);
+    if ((await countUsers(tx)) > 0) return [];
     const billing = await insertTeam(tx, { name: 'Billing' });
     const technical = await insertTeam(tx, { name: 'Technical' });
     const teamIds = { Billing: billing.id, Technical: technical.id };
