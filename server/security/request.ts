@@ -9,10 +9,19 @@ type Settings = Pick<Env, 'TRUST_PROXY' | 'ALLOWED_ORIGINS'>;
 
 const first = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value)?.split(',')[0]?.trim() || undefined;
 
-/** The client's IP address: the proxy's first X-Forwarded-For entry when trusted, else the socket's peer. */
+/** The last entry of a comma-separated header (one header, or the last of several). */
+const last = (value: string | string[] | undefined) => (Array.isArray(value) ? value.at(-1) : value)?.split(',').at(-1)?.trim() || undefined;
+
+/**
+ * The client's IP address: when the proxy is trusted, the last X-Forwarded-For
+ * entry, the one our proxy wrote (entries before it came from the client, who
+ * can write anything there: a proxy that appends, as nginx's
+ * `$proxy_add_x_forwarded_for` does, must not let them choose); else the
+ * socket's peer.
+ */
 export function clientAddress(req: IncomingMessage, settings: Settings): string | undefined {
   if (settings.TRUST_PROXY) {
-    const forwarded = first(req.headers['x-forwarded-for']);
+    const forwarded = last(req.headers['x-forwarded-for']);
     if (forwarded) return forwarded;
   }
   return req.socket.remoteAddress ?? undefined;
