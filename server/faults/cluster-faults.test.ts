@@ -21,14 +21,12 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createTRPCClient, createWSClient, wsLink } from '@trpc/client';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { AppRouter } from '../trpc/router';
-import { signIn } from '../testing/clients';
+import { reconnectDelayMs } from '../client/retry';
+import { signIn, socketClient, type SocketClient } from '../testing/clients';
 import { createTestDatabase, TEST_PASSWORD, type TestDatabase } from '../testing/database';
 import { ROOT } from '../testing/spawn-node';
-import { quantile, retryDelayMs, TabFleet, type Outage } from './tabs';
+import { quantile, TabFleet, type Outage } from './tabs';
 import { Cluster, seedCrew, seedDesk, type Crew } from './workspace';
 
 const TABS = Number(process.env.FAULT_TABS ?? 2_000);
@@ -132,17 +130,12 @@ class Watcher {
   readonly rows = new Map<string, { status: string; version: number }>();
   /** Moments an agent of the desk or the floor showed offline here. */
   readonly offline: Array<{ agentId: string; at: number }> = [];
-  private readonly client;
+  private readonly client: SocketClient;
   private readonly subscription;
 
   constructor(url: string, cookie: string, agents: ReadonlySet<string>) {
-    class CookieSocket extends WebSocket {
-      constructor(address: string | URL, protocols?: string | string[]) {
-        super(address, protocols, { headers: { cookie } });
-      }
-    }
-    this.client = createWSClient({ url: `${url.replace(/^http/, 'ws')}/api/trpc`, WebSocket: CookieSocket as unknown as typeof globalThis.WebSocket, retryDelayMs });
-    const trpc = createTRPCClient<AppRouter>({ links: [wsLink({ client: this.client })] });
+    this.client = socketClient(url, cookie, 'node-test', { retryDelayMs: (attempt) => reconnectDelayMs(attempt) });
+    const { trpc } = this.client;
     const see = (row: { agentId: string; status: string; version: number }) => {
       const known = this.rows.get(row.agentId);
       if (known && known.version > row.version) return;
@@ -216,7 +209,7 @@ class TicketCreator {
       }
       this.retries += 1;
       this.retryReasons.set(reason, (this.retryReasons.get(reason) ?? 0) + 1);
-      await new Promise((resolve) => setTimeout(resolve, retryDelayMs(attempt)));
+      await new Promise((resolve) => setTimeout(resolve, reconnectDelayMs(attempt)));
     }
   }
 }

@@ -11,10 +11,8 @@
 import { createTRPCClient, createWSClient, wsLink, type TRPCClient } from '@trpc/client';
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { reconnectDelayMs } from '../client/retry';
 import type { AppRouter } from '../trpc/router';
-
-/** The pages' reconnect delay (app/lib/trpc.ts). */
-export const retryDelayMs = (attempt: number) => Math.min(250 * 2 ** attempt, 5_000) * (0.5 + Math.random() / 2);
 
 export type Outage = { tab: number; downAt: number; upAt?: number; before: string; after?: string };
 export type Ack = { at: number; ms: number };
@@ -129,7 +127,7 @@ export class TabFleet {
     const wsClient = createWSClient({
       url: () => `${this.options.pick(index).replace(/^http/, 'ws')}/api/trpc`,
       WebSocket: TabSocket as unknown as typeof globalThis.WebSocket,
-      retryDelayMs,
+      retryDelayMs: (attempt) => reconnectDelayMs(attempt), // the pages' backoff
       onOpen: () => (tab.open = true),
       onClose: () => {
         tab.open = false;

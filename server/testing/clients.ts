@@ -23,8 +23,16 @@ export type SocketClient = {
   close: () => Promise<void>;
 };
 
-/** A tRPC client over one WebSocket, authenticated with `cookie` (or none). */
-export function socketClient(baseUrl: string, cookie?: string, userAgent = 'node-test'): SocketClient {
+/**
+ * A tRPC client over one WebSocket, authenticated with `cookie` (or none). It
+ * reconnects after 100 ms, or as `retryDelayMs` says (the pages' backoff, say).
+ */
+export function socketClient(
+  baseUrl: string,
+  cookie?: string,
+  userAgent = 'node-test',
+  options: { retryDelayMs?: (attempt: number) => number } = {},
+): SocketClient {
   class CookieSocket extends WebSocket {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols, { headers: { ...(cookie ? { cookie } : {}), 'user-agent': userAgent } });
@@ -33,7 +41,7 @@ export function socketClient(baseUrl: string, cookie?: string, userAgent = 'node
   const wsClient = createWSClient({
     url: `${baseUrl.replace(/^http/, 'ws')}/api/trpc`,
     WebSocket: CookieSocket as unknown as typeof globalThis.WebSocket,
-    retryDelayMs: () => 100,
+    retryDelayMs: options.retryDelayMs ?? (() => 100),
   });
   return {
     trpc: createTRPCClient<AppRouter>({ links: [wsLink({ client: wsClient })] }),
