@@ -1,11 +1,10 @@
 // The benchmark's database: a fresh database per mode, migrated, holding one
 // team of N agents (one per simulated device), each with its presence row and
-// a browser sign-in whose cookie token the device presents. Bulk SQL, because
-// creating 10,000 users one by one would take minutes.
-import { randomBytes } from 'node:crypto';
+// a browser sign-in whose cookie token the device presents, in bulk
+// (server/testing/bulk-agents.ts).
 import postgres from 'postgres';
 import { runMigrations } from '../db/migrate';
-import { hashToken } from '../server/auth/service';
+import { insertAgentsInBulk } from '../server/testing/bulk-agents';
 
 function databaseUrl(adminUrl: string, name: string): string {
   const url = new URL(adminUrl);
@@ -38,23 +37,13 @@ export async function dropDatabase(adminUrl: string, name: string): Promise<void
 /** Migrates the database and creates `count` agents; returns one sign-in token per agent. */
 export async function seedAgents(url: string, count: number): Promise<string[]> {
   await runMigrations(url);
-  const tokens = Array.from({ length: count }, () => randomBytes(32).toString('base64url'));
   const sql = postgres(url, { max: 1, onnotice: () => undefined });
+  let tokens: string[] = [];
   try {
     await sql.begin(async (tx) => {
       const [team] = await tx<{ id: string }[]>`insert into teams (name) values ('Bench') returning id`;
       if (!team) throw new Error('team insert returned nothing');
-      await tx`
-        insert into users (email, name, role, password_hash)
-        select 'bench-agent-' || i || '@bench.test', 'Bench agent ' || i, 'agent', 'bench: nobody signs in with a password'
-          from generate_series(1, ${count}::int) as i`;
-      await tx`insert into agent_presence (agent_id) select id from users where role = 'agent'`;
-      await tx`insert into team_members (team_id, user_id, role) select ${team.id}, id, 'agent' from users where role = 'agent'`;
-      await tx`
-        insert into auth_sessions (id, user_id, expires_at)
-        select s.hash, u.id, now() + interval '1 day'
-          from unnest(${tx.array(tokens.map(hashToken))}::text[]) with ordinality as s(hash, i)
-          join users u on u.email = 'bench-agent-' || s.i || '@bench.test'`;
+      ({ tokens } = await insertAgentsInBulk(tx, { teamId: team.id, emailPrefix: 'bench-agent', domain: 'bench.test', name: 'Bench', count }));
     });
     const [row] = await sql<{ n: number }[]>`select count(*)::int as n from auth_sessions`;
     if (row?.n !== count) throw new Error(`seeded ${row?.n ?? 0} sign-ins, expected ${count}`);

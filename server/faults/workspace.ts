@@ -3,13 +3,12 @@
 // with a queue; a supervisor; an integration's key), and a cluster of real
 // node processes on it (server/main.ts, as `npm start` runs it) that can be
 // killed, stopped and started again on the same port under the same name.
-import { randomBytes } from 'node:crypto';
 import { insertTeam, insertUser } from '../../db/queries/people';
 import { insertQueue } from '../../db/queries/queues';
 import { createApiKey } from '../auth/api-keys';
-import { hashToken } from '../auth/service';
 import { hashPassword } from '../auth/password';
 import type { Db, Sql } from '../../db/client';
+import { insertAgentsInBulk } from '../testing/bulk-agents';
 import { freePort, spawnNode, type NodeProcess } from '../testing/spawn-node';
 import { TEST_PASSWORD } from '../testing/database';
 
@@ -18,24 +17,10 @@ export type Crew = { teamId: string; agentIds: string[]; tokens: string[] };
 /** `count` agents in a new team `name`, each signed in once (one cookie token each). Bulk SQL: thousands take a second. */
 export async function seedCrew(sql: Sql, db: Db, params: { name: string; count: number }): Promise<Crew> {
   const team = await insertTeam(db, { name: params.name });
-  const tokens = Array.from({ length: params.count }, () => randomBytes(32).toString('base64url'));
-  const prefix = params.name.toLowerCase();
-  const agentIds = await sql.begin(async (tx) => {
-    const rows = await tx<{ id: string }[]>`
-      insert into users (email, name, role, password_hash)
-      select ${prefix} || '-' || i || '@faults.test', ${params.name} || ' agent ' || i, 'agent', 'faults: nobody signs in with a password'
-        from generate_series(1, ${params.count}::int) as i
-       order by i
-      returning id`;
-    const ids = rows.map((r) => r.id);
-    await tx`insert into agent_presence (agent_id) select unnest(${tx.array(ids)}::uuid[])`;
-    await tx`insert into team_members (team_id, user_id, role) select ${team.id}, unnest(${tx.array(ids)}::uuid[]), 'agent'`;
-    await tx`
-      insert into auth_sessions (id, user_id, expires_at)
-      select unnest(${tx.array(tokens.map(hashToken))}::text[]), unnest(${tx.array(ids)}::uuid[]), now() + interval '1 day'`;
-    return ids;
-  });
-  return { teamId: team.id, agentIds, tokens };
+  const { ids, tokens } = await sql.begin((tx) =>
+    insertAgentsInBulk(tx, { teamId: team.id, emailPrefix: params.name.toLowerCase(), domain: 'faults.test', name: params.name, count: params.count }),
+  );
+  return { teamId: team.id, agentIds: ids, tokens };
 }
 
 /** A supervisor of `teamIds` (signs in with TEST_PASSWORD), a queue for the first team, and a ticketing system's key. */
