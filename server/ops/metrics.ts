@@ -43,9 +43,11 @@ export function createMetrics(deps: { db: Db; stats: () => NodeStats; router: ()
   collectDefaultMetrics({ register: registry });
   const { db, stats } = deps;
 
-  new Gauge({ name: 'switchboard_websocket_connections', help: 'Open tRPC WebSockets on this node.', registers: [registry], collect() { this.set(stats().connections); } });
-  new Gauge({ name: 'switchboard_device_sessions', help: 'Device sessions whose socket is on this node.', registers: [registry], collect() { this.set(stats().liveSessions); } });
-  new Gauge({ name: 'switchboard_subscribers', help: 'Live views fed by this node (rosters, team views, own views, ticket feeds).', registers: [registry], collect() { this.set(stats().subscribers); } });
+  const nodeGauge = (name: string, help: string, read: (s: NodeStats) => number) =>
+    new Gauge({ name, help, registers: [registry], collect() { this.set(read(stats())); } });
+  nodeGauge('switchboard_websocket_connections', 'Open tRPC WebSockets on this node.', (s) => s.connections);
+  nodeGauge('switchboard_device_sessions', 'Device sessions whose socket is on this node.', (s) => s.liveSessions);
+  nodeGauge('switchboard_subscribers', 'Live views fed by this node (rosters, team views, own views, ticket feeds).', (s) => s.subscribers);
   totalCounter(registry, 'switchboard_heartbeats_total', 'Device heartbeats this node acknowledged.', () => stats().heartbeats);
   totalCounter(registry, 'switchboard_heartbeat_flushes_total', 'Batched last-seen writes this node made.', () => stats().flushes);
   totalCounter(registry, 'switchboard_deliveries_coalesced_total', 'Roster changes a slow reader never received because a newer row of the same agent replaced them.', () => stats().deliveriesCoalesced);
@@ -86,18 +88,22 @@ export function createMetrics(deps: { db: Db; stats: () => NodeStats; router: ()
     registers: [registry],
   });
 
-  new Gauge({
-    name: 'switchboard_agents',
-    help: 'Agents by status, cluster-wide.',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const status of ['available', 'busy', 'away', 'offline']) this.set({ status }, 0);
-      const rows = await db.execute<{ status: string; n: number }>(sql`select status, count(*)::int as n from agent_presence group by status`);
-      for (const row of rows) this.set({ status: row.status }, row.n);
-    },
-  });
+  /** A gauge per value of `label`, from `count` (a count per value, read at the scrape); every value of `values` is reported, 0 when none. */
+  const countsBy = (name: string, help: string, label: string, values: readonly string[], count: () => Promise<Array<{ value: string; n: number }>>) =>
+    new Gauge({
+      name,
+      help,
+      labelNames: [label],
+      registers: [registry],
+      async collect() {
+        this.reset();
+        for (const value of values) this.set({ [label]: value }, 0);
+        for (const row of await count()) this.set({ [label]: row.value }, row.n);
+      },
+    });
+  countsBy('switchboard_agents', 'Agents by status, cluster-wide.', 'status', ['available', 'busy', 'away', 'offline'], () =>
+    db.execute<{ value: string; n: number }>(sql`select status::text as value, count(*)::int as n from agent_presence group by status`),
+  );
 
   // Three series from one read of the queues per scrape (each gauge collects on its own).
   let queueRead: { at: number; rows: ReturnType<typeof queueStats> } | undefined;
@@ -134,18 +140,13 @@ export function createMetrics(deps: { db: Db; stats: () => NodeStats; router: ()
     },
   });
 
-  new Gauge({
-    name: 'switchboard_webhook_deliveries',
-    help: 'Webhook delivery attempts on record, by outcome, cluster-wide (kept for the retention period).',
-    labelNames: ['status'],
-    registers: [registry],
-    async collect() {
-      this.reset();
-      for (const status of ['delivered', 'failed']) this.set({ status }, 0);
-      const rows = await db.execute<{ status: string; n: number }>(sql`select status::text as status, count(*)::int as n from webhook_deliveries group by status`);
-      for (const row of rows) this.set({ status: row.status }, row.n);
-    },
-  });
+  countsBy(
+    'switchboard_webhook_deliveries',
+    'Webhook delivery attempts on record, by outcome, cluster-wide (kept for the retention period).',
+    'status',
+    ['delivered', 'failed'],
+    () => db.execute<{ value: string; n: number }>(sql`select status::text as value, count(*)::int as n from webhook_deliveries group by status`),
+  );
 
   return {
     registry,
