@@ -123,5 +123,6 @@ export const presenceEvents = pgTable(
     note: text(),
     at: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index().on(t.agentId, t.id)],
+  // The reports read an agent's status changes by time (server/reports).
+  (t) => [index().on(t.agentId, t.id), index('presence_events_agent_at_idx').on(t.agentId, t.at)],
 );

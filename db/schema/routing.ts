@@ -151,6 +151,8 @@ export const tickets = pgTable(
     index('tickets_waiting_idx').on(t.queueId, t.channel, t.priority, t.queuedAt, t.id).where(sql`${t.state} = 'queued'`),
     index('tickets_open_agent_idx').on(t.agentId).where(sql`${t.state} in ('offered', 'assigned')`),
     index('tickets_offer_expiry_idx').on(t.offerExpiresAt).where(sql`${t.state} = 'offered'`),
+    // The reports find the tickets open during a range: ended in it or after, or not ended (nulls are indexed too).
+    index('tickets_ended_idx').on(t.endedAt),
   ],
 );
 
@@ -175,5 +177,10 @@ export const ticketEvents = pgTable(
     version: integer().notNull(),
     at: timestamp({ withTimezone: true }).notNull().defaultNow(),
   },
-  (t) => [index().on(t.ticketId, t.id), index().on(t.integrationId, t.id)],
+  (t) => [
+    index().on(t.ticketId, t.id),
+    index().on(t.integrationId, t.id),
+    // The reports count each agent's offers and answers in a range.
+    index('ticket_events_agent_at_idx').on(t.agentId, t.at).where(sql`${t.agentId} is not null`),
+  ],
 );

@@ -11,7 +11,7 @@ import { apiKeys, integrations } from '../../db/schema';
 import { controlChannel } from '../realtime/channels';
 import { Remembered } from '../realtime/remembered';
 
-export const SCOPES = ['tickets:write', 'tickets:read', 'presence:read', 'admin'] as const;
+export const SCOPES = ['tickets:write', 'tickets:read', 'presence:read', 'reports:read', 'admin'] as const;
 export type Scope = (typeof SCOPES)[number];
 
 export type KeyPrincipal = {

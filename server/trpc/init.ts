@@ -11,6 +11,7 @@ import { LoginThrottledError } from '../auth/throttle';
 import { NotAllowedError } from '../presence/actions';
 import { NodeCutOffError, SessionNotLiveError } from '../presence/engine';
 import { NotAnAgentError } from '../presence/store';
+import { ReportInputError } from '../reports/report';
 import { BusyError, RoutingNotFoundError, TicketStateError } from '../routing/errors';
 import type { Context } from './context';
 
@@ -89,6 +90,7 @@ const mapErrors = t.middleware(async ({ next }) => {
     if (cause instanceof AdminNotFoundError) throw new TRPCError({ code: 'NOT_FOUND', message: cause.message, cause });
     if (cause instanceof AdminConflictError) throw new TRPCError({ code: 'CONFLICT', message: cause.message, cause });
     if (cause instanceof AdminInputError) throw new TRPCError({ code: 'BAD_REQUEST', message: cause.message, cause });
+    if (cause instanceof ReportInputError) throw new TRPCError({ code: 'BAD_REQUEST', message: `Invalid input: ${cause.message}`, cause });
   }
   return result;
 });

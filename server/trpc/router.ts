@@ -7,6 +7,7 @@ import { availabilityRouter, queuesRouter } from './routers/queues';
 import { ticketsRouter } from './routers/tickets';
 import { workRouter } from './routers/work';
 import { presenceRouter } from './routers/presence';
+import { reportsRouter } from './routers/reports';
 import { rosterRouter } from './routers/roster';
 import { systemRouter } from './routers/system';
 import { teamRouter } from './routers/team';
@@ -24,6 +25,7 @@ export const appRouter = router({
   work: workRouter,
   keys: keysRouter,
   webhooks: webhooksRouter,
+  reports: reportsRouter,
   admin: adminRouter,
 });
 

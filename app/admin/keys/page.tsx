@@ -19,6 +19,7 @@ const SCOPE_HELP: Record<Scope, string> = {
   'tickets:write': 'create and cancel tickets',
   'tickets:read': 'read tickets, their events and queue statistics',
   'presence:read': 'read agents’ presence',
+  'reports:read': 'read reports: each agent’s time in status, offers, tickets handled and waits',
   admin: 'every scope above',
 };
 const SCOPES = Object.keys(SCOPE_HELP) as Scope[];
