@@ -100,7 +100,7 @@ export class RedisProbe {
       await client.ping();
       return new RedisProbe(client);
     } catch (error) {
-      client.destroy();
+      if (client.isOpen) client.destroy();
       return lastError || (error instanceof Error ? error.message : String(error));
     }
   }

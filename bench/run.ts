@@ -1,7 +1,20 @@
 // Entry of `npm run bench`: `npm run bench -- [name…] [--smoke]` runs the named
 // benchmarks, or all of them without a name. A benchmark is a name and a
 // function that runs it and resolves with whether it passed; add new ones to
-// BENCHMARKS.
+// BENCHMARKS. A run of all of them gathers their reports into one file
+// (bench/lib/results-file.ts): bench/RESULTS.md at full size, a copy under
+// .test-data/ in smoke mode; a run with names leaves both alone.
+import { loadavg } from 'node:os';
+import {
+  describeEnvironment,
+  fromRoot,
+  modifiedAt,
+  reportFile,
+  reportWritten,
+  writeResults,
+  type BenchmarkRun,
+} from './lib/results-file';
+
 type Benchmark = (options: { smoke: boolean; command: string }) => Promise<boolean>;
 
 const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
@@ -27,16 +40,44 @@ async function main(): Promise<number> {
     return 2;
   }
   const command = args.length ? `npm run bench -- ${args.join(' ')}` : 'npm run bench';
-  let passed = true;
-  for (const name of names.length ? names : Object.keys(BENCHMARKS)) {
+  const everyBenchmark = names.length === 0;
+  const runStarted = new Date();
+  // Read before the benchmarks write their reports into the tree.
+  const environment = everyBenchmark ? await describeEnvironment(runStarted) : undefined;
+  const runs: BenchmarkRun[] = [];
+  for (const name of everyBenchmark ? Object.keys(BENCHMARKS) : names) {
     const started = Date.now();
+    const file = reportFile(name, smoke);
+    const before = modifiedAt(file);
     process.stdout.write(`== bench ${name}${smoke ? ' (smoke)' : ''}\n`);
-    const run = await BENCHMARKS[name]?.();
-    const ok = run ? await run({ smoke, command }) : false;
-    process.stdout.write(`== bench ${name}: ${ok ? 'ok' : 'FAILED'} in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
-    passed &&= ok;
+    let passed = false;
+    let error: string | undefined;
+    try {
+      const run = await BENCHMARKS[name]?.();
+      passed = run ? await run({ smoke, command }) : false;
+    } catch (thrown) {
+      // The others still run, and the results file says this one broke.
+      process.stderr.write(`bench ${name}: ${thrown instanceof Error ? (thrown.stack ?? thrown.message) : String(thrown)}\n`);
+      error = (thrown instanceof Error ? thrown.message : String(thrown)).split('\n')[0];
+    }
+    const seconds = (Date.now() - started) / 1000;
+    process.stdout.write(`== bench ${name}: ${passed ? 'ok' : 'FAILED'} in ${seconds.toFixed(0)} s\n`);
+    runs.push({ name, seconds, passed, error, reportPath: fromRoot(file), report: reportWritten(file, before) });
   }
-  return passed ? 0 : 1;
+  if (environment) {
+    const written = writeResults({
+      smoke,
+      command,
+      environment,
+      loadAverageAtEnd: loadavg()[0] ?? Number.NaN,
+      seconds: (Date.now() - runStarted.getTime()) / 1000,
+      runs,
+    });
+    process.stdout.write(`== results of every benchmark written to ${fromRoot(written)}\n`);
+  } else {
+    process.stdout.write('== bench/RESULTS.md left alone: only `npm run bench` with no name writes it\n');
+  }
+  return runs.every((r) => r.passed) ? 0 : 1;
 }
 
 main().then(
