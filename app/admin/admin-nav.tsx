@@ -12,6 +12,7 @@ const PAGES = [
   { href: '/admin/audit', label: 'Audit log' },
   { href: '/admin/keys', label: 'API keys' },
   { href: '/roster', label: 'Roster' },
+  { href: '/reports', label: 'Reports' },
 ] as const;
 
 export function AdminHeader({ title, userName }: { title: string; userName: string }) {

@@ -46,6 +46,7 @@ export default function RosterPage() {
           {live ? 'Live' : 'Reconnecting…'}
         </span>
         <span className="muted">{user.name}</span>
+        <Link href="/reports">Reports</Link>
         {user.role === 'admin' && <Link href="/admin/users">Admin</Link>}
         <button className="secondary" onClick={() => void signOut()}>
           Sign out
