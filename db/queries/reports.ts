@@ -23,13 +23,10 @@ export type ReportAgent = { agentId: string; name: string; email: string; teamId
 
 /**
  * The agents a report covers: role agent, members (as agents) of one of
- * `teamIds` (every agent when undefined), not deactivated before `from`, and
- * created before `to`.
+ * `teamIds` (every agent when undefined), not deactivated before `from`. An
+ * agent created after the range is listed, with nothing in it.
  */
-export async function reportAgents(
-  db: DbOrTx,
-  params: { teamIds: string[] | undefined; from: Date; to: Date },
-): Promise<ReportAgent[]> {
+export async function reportAgents(db: DbOrTx, params: { teamIds: string[] | undefined; from: Date }): Promise<ReportAgent[]> {
   const inTeams =
     params.teamIds === undefined
       ? sql`true`
@@ -46,7 +43,6 @@ export async function reportAgents(
       from users u
      where u.role = 'agent' and ${inTeams}
        and (u.deactivated_at is null or u.deactivated_at > ${params.from.toISOString()}::timestamptz)
-       and u.created_at < ${params.to.toISOString()}::timestamptz
      order by u.name, u.id`);
 }
 

@@ -137,7 +137,7 @@ export async function agentsReport(
   db: Db,
   params: { scope: ReportScope; range: ReportRange },
 ): Promise<{ range: ReportRange; agents: AgentReport[]; total: Figures }> {
-  const agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from), to: new Date(params.range.to) });
+  const agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from) });
   const { facts, to } = await factsOf(db, agents, params.range);
   const perAgent = new Map(agents.map((a) => [a.agentId, new Tally()]));
   const total = new Tally();
@@ -158,7 +158,7 @@ export async function teamsReport(
   params: { scope: ReportScope; range: ReportRange; teams: { id: string; name: string }[] },
 ): Promise<{ range: ReportRange; teams: TeamReport[]; total: Figures }> {
   const teamIds = params.teams.map((t) => t.id);
-  const agents = await reportAgents(db, { teamIds, from: new Date(params.range.from), to: new Date(params.range.to) });
+  const agents = await reportAgents(db, { teamIds, from: new Date(params.range.from) });
   const { facts, to } = await factsOf(db, agents, params.range);
   const teamsOf = new Map(agents.map((a) => [a.agentId, a.teamIds]));
   const perTeam = new Map(params.teams.map((t) => [t.id, new Tally()]));
@@ -184,7 +184,7 @@ export async function dailyReport(
   db: Db,
   params: { scope: ReportScope; range: ReportRange; agentId?: string },
 ): Promise<{ range: ReportRange; days: DayReport[]; total: Figures } | undefined> {
-  let agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from), to: new Date(params.range.to) });
+  let agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from) });
   if (params.agentId) {
     agents = agents.filter((a) => a.agentId === params.agentId);
     if (agents.length === 0) return undefined;
