@@ -123,6 +123,20 @@ describe('bad input', () => {
     expect(ok.status).toBe(200);
   });
 
+  it('refuses a subscription over HTTP (WebSocket only), alone or in a batch, instead of opening an event stream', async () => {
+    const cookie = await signIn(node.url, team.supervisor.email, TEST_PASSWORD);
+    const alone = await fetch(`${node.url}/api/trpc/roster.watch?input=%7B%7D`, { headers: { cookie } });
+    expect(alone.status).toBe(405);
+    expect(alone.headers.get('content-type')).toBe('application/json');
+    expect(await errorOf(alone)).toMatchObject({
+      message: 'roster.watch: a subscription, served over a WebSocket to /api/trpc only',
+      data: { code: 'METHOD_NOT_SUPPORTED', httpStatus: 405 },
+    });
+    const batch = await fetch(`${node.url}/api/trpc/auth.me,queues.watch?batch=1`, { headers: { cookie } });
+    expect(batch.status).toBe(405);
+    expect((await errorOf(batch)).message).toBe('queues.watch: a subscription, served over a WebSocket to /api/trpc only');
+  });
+
   it('stays up after all of it', async () => {
     const me = await fetch(`${node.url}/api/trpc/auth.me`);
     expect(me.status).toBe(200);

@@ -6,6 +6,7 @@ import { z } from 'zod';
 const ms = (fallback: number) => z.coerce.number().int().min(1).default(fallback);
 
 const schema = z.object({
+  /** Read by Next.js and React, not by Switchboard: validated here so that a typo (`prod`) stops the start. */
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
   /** TCP port of the HTTP server (pages, /api/trpc over HTTP and WebSocket). */
   PORT: z.coerce.number().int().min(0).max(65535).default(3000),

@@ -71,6 +71,18 @@ const isTrpcPath = (url: string | undefined) => {
   return path === TRPC_PATH || path.startsWith(`${TRPC_PATH}/`);
 };
 
+/**
+ * The subscriptions an HTTP request to /api/trpc names, if any. Subscriptions
+ * are served over the WebSocket only (docs/api.md): tRPC would otherwise
+ * answer one over HTTP with a server-sent event stream, outside the socket's
+ * message budget and the node's count of its live views and subscribers.
+ */
+function httpSubscriptions(url: string | undefined): string[] {
+  const path = decodeURIComponent((url ?? '').split('?')[0] ?? '').slice(TRPC_PATH.length + 1);
+  const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>;
+  return path.split(',').filter((name) => procedures[name]?._def.type === 'subscription');
+}
+
 /** Fails fast, before any heavy start-up, when the port is taken. */
 function checkPortFree(port: number, host: string): Promise<void> {
   if (port === 0) return Promise.resolve();
@@ -273,7 +285,13 @@ export async function startNode(options: NodeOptions): Promise<RunningNode> {
       assignRequestId(req, res);
       const api = isTrpcPath(req.url);
       securityHeaders(req, res, { dev: options.pages ? options.pages.dev : false, settings: env, api });
-      if (api) return trpcHttp(req, res);
+      if (api) {
+        const subscriptions = httpSubscriptions(req.url);
+        if (subscriptions.length === 0) return trpcHttp(req, res);
+        const message = `${subscriptions.join(', ')}: a subscription, served over a WebSocket to ${TRPC_PATH} only`;
+        const error = { message, code: -32005, data: { code: 'METHOD_NOT_SUPPORTED', httpStatus: 405, path: subscriptions[0] } };
+        return void res.writeHead(405, { 'content-type': 'application/json' }).end(JSON.stringify({ error }));
+      }
       if (req.url === '/healthz') return void res.writeHead(200, { 'content-type': 'application/json' }).end('{"ok":true}');
       if (req.url === '/readyz') {
         void readiness({ db, hub, boss: jobs.boss, engine }).then((answer) =>
