@@ -122,6 +122,8 @@ test('an agent tab keeps its device session through a restart of its node, and i
 
   note('stop', `${await restartable.stop()} ms`);
   await expect(connection).toHaveText('Reconnecting…');
+  // Nothing to click while the socket is down: a click would open a socket outside the backoff.
+  await expect(agent.getByLabel('Set status')).toBeDisabled();
   note('start', `${await restartable.start()} ms`);
   note('agent page connected again after the start', `${await timeUntil(connection, 'Connected', BACK_WITHIN_MS)} ms`);
 

@@ -105,7 +105,8 @@ export default function AgentPage() {
           <select
             value={row && row.reason !== 'idle' && row.reason !== 'disconnected' ? row.status : 'available'}
             onChange={(e) => void act(() => client.presence.setStatus.mutate({ status: e.target.value as Status }))}
-            disabled={!row}
+            // While the socket is down, a change would open a socket of its own outside the reconnect backoff.
+            disabled={!row || !connected}
           >
             <option value="available">Available</option>
             <option value="busy">Busy</option>

@@ -8,7 +8,7 @@
 import { useEffect, useState } from 'react';
 import type { TicketSummary } from '@/db/queries/tickets';
 import { duration } from '../lib/format';
-import { trpc } from '../lib/trpc';
+import { onSocket, socketIsOpen, trpc } from '../lib/trpc';
 import { useNow } from '../lib/use-now';
 
 type Action = 'accept' | 'decline' | 'complete' | 'release';
@@ -60,7 +60,14 @@ export function WorkCard() {
   const [tickets, setTickets] = useState<TicketSummary[]>();
   const [busy, setBusy] = useState<ReadonlySet<string>>(new Set());
   const [error, setError] = useState<string>();
+  // While the socket is down an answer would open a socket of its own, outside the reconnect backoff.
+  const [open, setOpen] = useState(socketIsOpen);
   const now = useNow();
+
+  useEffect(() => {
+    const off = onSocket(setOpen);
+    return () => void off();
+  }, []);
 
   useEffect(() => {
     const sub = trpc().work.watch.subscribe(undefined, {
@@ -106,13 +113,13 @@ export function WorkCard() {
           {offers.map((t) => (
             <li key={t.id} aria-label={t.subject}>
               <TicketHeading ticket={t} /> {t.offerExpiresAt && <Countdown until={t.offerExpiresAt} />}{' '}
-              <button onClick={() => void act('accept', t)} disabled={busy.has(t.id)} aria-label={`Accept ${t.subject}`}>
+              <button onClick={() => void act('accept', t)} disabled={!open || busy.has(t.id)} aria-label={`Accept ${t.subject}`}>
                 Accept
               </button>{' '}
               <button
                 className="secondary"
                 onClick={() => void act('decline', t)}
-                disabled={busy.has(t.id)}
+                disabled={!open || busy.has(t.id)}
                 aria-label={`Decline ${t.subject}`}
               >
                 Decline
@@ -130,13 +137,13 @@ export function WorkCard() {
             <li key={t.id} aria-label={t.subject}>
               <TicketHeading ticket={t} />{' '}
               {t.acceptedAt && <span className="muted">for {duration(now - Date.parse(t.acceptedAt))}</span>}{' '}
-              <button onClick={() => void act('complete', t)} disabled={busy.has(t.id)} aria-label={`Complete ${t.subject}`}>
+              <button onClick={() => void act('complete', t)} disabled={!open || busy.has(t.id)} aria-label={`Complete ${t.subject}`}>
                 Complete
               </button>{' '}
               <button
                 className="secondary"
                 onClick={() => void act('release', t)}
-                disabled={busy.has(t.id)}
+                disabled={!open || busy.has(t.id)}
                 aria-label={`Release ${t.subject}`}
                 title="Give it back to its queue for someone else"
               >
