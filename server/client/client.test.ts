@@ -4,13 +4,18 @@
 // feed through A; while A is down, tickets are created through B; the client
 // must reconnect by itself and deliver exactly the events the database holds,
 // in order, none twice. Then A is frozen (SIGSTOP): its socket stays open and
-// silent, and the client must notice by its pings alone.
+// silent, and the client must notice by its pings alone. Last, keys the server
+// refuses (revoked while followed, or unknown): the client must end at once,
+// with UNAUTHORIZED, and never connect again.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { insertUser } from '../../db/queries/people';
 import { insertQueue } from '../../db/queries/queues';
 import { createApiKey } from '../auth/api-keys';
+import { hashPassword } from '../auth/password';
 import type { RunningNode } from '../node';
-import { keyClient } from '../testing/clients';
-import { createTestDatabase, seedTeam, type TestDatabase } from '../testing/database';
+import { httpClient, keyClient, signIn } from '../testing/clients';
+import { createTestDatabase, seedTeam, TEST_PASSWORD, type TestDatabase } from '../testing/database';
 import { startTestNode } from '../testing/node';
 import { freePort, spawnNode, type NodeProcess } from '../testing/spawn-node';
 import { signWebhook } from '../webhooks/signature';
@@ -175,6 +180,80 @@ describe('followTicketEvents', () => {
       expect(follower.lastEventId()).toBe(String(latest));
       await keyClient(nodeB.url, key).tickets.create.mutate(ticket('after-resync'));
       await expect.poll(() => received.map((e) => e.externalId)).toEqual(['after-resync']);
+    } finally {
+      follower.unsubscribe();
+      await client.close();
+    }
+  });
+});
+
+describe('a key the server refuses', () => {
+  /** A client whose every socket (the first, and each reconnect attempt) is counted. */
+  function countingClient(url: string, apiKey: string) {
+    const counter = { sockets: 0 };
+    class CountingSocket extends WebSocket {
+      constructor(address: string | URL, protocols?: string | string[], options?: WebSocket.ClientOptions) {
+        super(address, protocols, options);
+        counter.sockets++;
+      }
+    }
+    // The cast: ws's constructor also takes a null address (a server's socket), which a client never passes.
+    return { client: createSwitchboardClient({ url, apiKey, WebSocket: CountingSocket as typeof WebSocket }), counter };
+  }
+  /** Several reconnects' worth at the backoff's pace (125–250 ms, then 250–500, 500–1,000…): long enough to see one. */
+  const RECONNECTS_WINDOW_MS = 2_000;
+
+  it('ends the feed with UNAUTHORIZED when the key is revoked, fails later calls with it, and never reconnects', async () => {
+    const revocable = await createApiKey(t.db, { integration: 'Helpdesk', name: 'to revoke', scopes: ['tickets:read'] });
+    const email = 'admin@client.test';
+    await insertUser(t.db, { email, name: 'Admin', role: 'admin', passwordHash: await hashPassword(TEST_PASSWORD) });
+    const admin = httpClient(nodeB.url, await signIn(nodeB.url, email, TEST_PASSWORD));
+    const { client, counter } = countingClient(nodeB.url, revocable.key);
+    const errors: TRPCClientError<AppRouter>[] = [];
+    const follower = followTicketEvents(client, { onEvent: () => {}, onError: (error) => errors.push(error) });
+    try {
+      await expect.poll(() => follower.lastEventId()).toBeDefined();
+      expect(counter.sockets).toBe(1);
+      await admin.keys.revoke.mutate({ id: revocable.id });
+      await expect.poll(() => errors.length).toBe(1);
+      expect(errors[0]).toBeInstanceOf(TRPCClientError);
+      expect(errors[0]!.data?.code).toBe('UNAUTHORIZED');
+      expect(errors[0]!.message).toBe(
+        'The API key was revoked or has expired (Switchboard closed the socket, code 4003); this client makes no more calls; create one with a valid key',
+      );
+      expect(client.ended()).toBe(errors[0]);
+      expect(client.connected()).toBe(false);
+
+      await new Promise((resolve) => setTimeout(resolve, RECONNECTS_WINDOW_MS));
+      expect(counter.sockets).toBe(1);
+      expect(errors).toHaveLength(1);
+      // Later calls fail at once with the same error, over HTTP and over the socket, which stays closed.
+      await expect(client.api.tickets.list.query()).rejects.toBe(errors[0]);
+      const again: TRPCClientError<AppRouter>[] = [];
+      followTicketEvents(client, { onEvent: () => {}, onError: (error) => again.push(error) });
+      expect(again).toEqual([errors[0]]);
+      expect(counter.sockets).toBe(1);
+    } finally {
+      follower.unsubscribe();
+      await client.close();
+    }
+  });
+
+  it('ends at the first socket when the key is unknown, instead of reconnecting for ever', async () => {
+    const { client, counter } = countingClient(nodeB.url, 'sbk_not-a-key');
+    const errors: TRPCClientError<AppRouter>[] = [];
+    const follower = followTicketEvents(client, { onEvent: () => {}, onError: (error) => errors.push(error) });
+    try {
+      await expect.poll(() => client.ended()).toBeDefined();
+      await new Promise((resolve) => setTimeout(resolve, RECONNECTS_WINDOW_MS));
+      expect(counter.sockets).toBe(1);
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toBe(client.ended());
+      expect(errors[0]!.data?.code).toBe('UNAUTHORIZED');
+      expect(errors[0]!.message).toBe(
+        'The API key is not valid: unknown, revoked or expired (Switchboard refused the socket); this client makes no more calls; create one with a valid key',
+      );
+      await expect(client.api.tickets.list.query()).rejects.toBe(client.ended());
     } finally {
       follower.unsubscribe();
       await client.close();

@@ -2,12 +2,25 @@
 // queries and mutations over HTTP, subscriptions over one WebSocket, both
 // carrying the API key; the socket reconnects by itself with the pages' backoff
 // (./retry), and followTicketEvents resumes the ticket feed from the last event
-// it delivered, each event once and in order. For Node (the key travels in an
-// Authorization header, which browsers cannot set on a WebSocket — and an API
-// key must never reach a browser anyway).
-import { createTRPCClient, createWSClient, httpLink, splitLink, TRPCClientError, wsLink, type TRPCClient } from '@trpc/client';
+// it delivered, each event once and in order. Once the server says the key is
+// no longer valid (revoked or expired) the client ends: no more reconnects, and
+// every subscription and later call fails with that error. For Node (the key
+// travels in an Authorization header, which browsers cannot set on a WebSocket
+// — and an API key must never reach a browser anyway).
+import {
+  createTRPCClient,
+  createWSClient,
+  httpLink,
+  splitLink,
+  TRPCClientError,
+  wsLink,
+  type TRPCClient,
+  type TRPCLink,
+} from '@trpc/client';
+import { observable } from '@trpc/server/observable';
 import WebSocket from 'ws';
 import type { TicketDelta } from '../../db/queries/tickets';
+import { KEY_REVOKED_CLOSE_CODE, SIGNED_OUT_CLOSE_CODE } from '../realtime/sockets';
 import type { AppRouter } from '../trpc/router';
 import { reconnectDelayMs } from './retry';
 
@@ -62,7 +75,30 @@ export type SwitchboardClient = {
   close: () => Promise<void>;
   /** Whether the WebSocket is open now. */
   connected: () => boolean;
+  /**
+   * Why the client ended, once the server refused its key (revoked or
+   * expired: UNAUTHORIZED): every call fails with this error from then on.
+   */
+  ended: () => TRPCClientError<AppRouter> | undefined;
 };
+
+/** The error every call of an ended client fails with: UNAUTHORIZED, as the server answers a dead key over HTTP. */
+function credentialError(message: string): TRPCClientError<AppRouter> {
+  return new TRPCClientError<AppRouter>(message, {
+    result: { error: { code: -32001, message, data: { code: 'UNAUTHORIZED', httpStatus: 401 } } },
+  });
+}
+
+/**
+ * Why the server closed a socket with one of these codes (server/realtime/sockets.ts):
+ * its credential ended, so every reconnect would be refused too.
+ */
+const ENDED_BY_CLOSE: ReadonlyMap<number, string> = new Map([
+  [KEY_REVOKED_CLOSE_CODE, 'The API key was revoked or has expired'],
+  [SIGNED_OUT_CLOSE_CODE, 'The sign-in ended'],
+]);
+
+const ENDED_HINT = 'this client makes no more calls; create one with a valid key';
 
 /** Clients whose close() was called: a follower must not reopen their socket by resubscribing. */
 const closedClients = new WeakSet<SwitchboardClient>();
@@ -77,10 +113,26 @@ export function createSwitchboardClient(options: SwitchboardClientOptions): Swit
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
     closeTimeout: CLOSE_WAIT_MS,
   };
+  let ended: TRPCClientError<AppRouter> | undefined;
   // tRPC constructs the socket with the URL alone; the subclass adds the key.
   class KeySocket extends Base {
     constructor(url: string | URL, protocols?: string | string[]) {
       super(url, protocols, socketOptions);
+      // A socket opened with a key the server does not know (any more) gets one
+      // UNAUTHORIZED without a request id, then is closed. tRPC ignores it and
+      // reconnects for as long as a subscription is open; it is final. Ended
+      // here, before the close, a subscription not yet sent is not sent at all.
+      this.addEventListener('message', ({ data }) => {
+        if (typeof data !== 'string' || !data.includes('"id":null')) return;
+        let code: string | undefined;
+        try {
+          code = (JSON.parse(data) as { error?: { data?: { code?: string } } }).error?.data?.code;
+        } catch {
+          return; // not JSON: tRPC reports it, and a listener must not throw
+        }
+        if (code !== 'UNAUTHORIZED') return;
+        end(credentialError(`The API key is not valid: unknown, revoked or expired (Switchboard refused the socket); ${ENDED_HINT}`));
+      });
     }
   }
   let open = false;
@@ -90,6 +142,20 @@ export function createSwitchboardClient(options: SwitchboardClientOptions): Swit
     open = now;
     options.onConnection?.(now);
   };
+  /** The subscriptions in progress, each failed by `end`. */
+  const live = new Set<(error: TRPCClientError<AppRouter>) => void>();
+  /**
+   * Ends the client: fails every subscription (which takes it off the socket,
+   * so tRPC has nothing to reconnect for) and closes the socket for good.
+   * Called from tRPC's close handler, before it decides whether to reconnect,
+   * or on the refusal that comes before the close.
+   */
+  const end = (error: TRPCClientError<AppRouter>) => {
+    if (ended) return;
+    ended = error;
+    for (const fail of [...live]) fail(error);
+    void wsClient.close();
+  };
   const wsClient = createWSClient({
     url: `${base.replace(/^http/, 'ws')}/api/trpc`,
     WebSocket: KeySocket as unknown as typeof globalThis.WebSocket,
@@ -98,11 +164,33 @@ export function createSwitchboardClient(options: SwitchboardClientOptions): Swit
     keepAlive: { enabled: true, intervalMs: KEEPALIVE_INTERVAL_MS, pongTimeoutMs: KEEPALIVE_PONG_WAIT_MS },
     retryDelayMs: (attempt) => reconnectDelayMs(attempt),
     onOpen: () => report(true),
-    onClose: () => report(false),
+    onClose: (cause) => {
+      report(false);
+      const why = ENDED_BY_CLOSE.get(cause?.code ?? 0);
+      if (why) end(credentialError(`${why} (Switchboard closed the socket, code ${cause?.code}); ${ENDED_HINT}`));
+    },
   });
+  // First in the chain: an ended client answers every call itself, and keeps a
+  // handle on each subscription so that `end` can fail it.
+  const endLink: TRPCLink<AppRouter> = () => ({ op, next }) =>
+    observable((observer) => {
+      if (ended) {
+        observer.error(ended);
+        return;
+      }
+      const inner = next(op).subscribe(observer);
+      if (op.type !== 'subscription') return inner;
+      const fail = (error: TRPCClientError<AppRouter>) => observer.error(error);
+      live.add(fail);
+      return () => {
+        live.delete(fail);
+        inner.unsubscribe();
+      };
+    });
   const client: SwitchboardClient = {
     api: createTRPCClient<AppRouter>({
       links: [
+        endLink,
         splitLink({
           condition: (op) => op.type === 'subscription',
           true: wsLink({ client: wsClient }),
@@ -117,6 +205,7 @@ export function createSwitchboardClient(options: SwitchboardClientOptions): Swit
       report(false);
     },
     connected: () => open,
+    ended: () => ended,
   };
   return client;
 }
@@ -139,8 +228,9 @@ export type FollowOptions = {
   onResync?: (eventId: number) => void;
   /**
    * The server refused or ended the feed. After UNAUTHORIZED or FORBIDDEN (a
-   * revoked or expired key, a missing scope) the follower stops; after any
-   * other error it subscribes again from the last event, after a backoff.
+   * revoked or expired key, a missing scope) the follower stops — the client
+   * has ended too when the server refused the key (`client.ended()`); after
+   * any other error it subscribes again from the last event, after a backoff.
    */
   onError?: (error: TRPCClientError<AppRouter>) => void;
 };
