@@ -32,6 +32,7 @@ const PRINCIPALS = [
   'key:tickets:write',
   'key:tickets:read',
   'key:presence:read',
+  'key:reports:read',
   'key:admin',
   'key:revoked',
 ] as const;
@@ -63,9 +64,12 @@ type Row = {
 // signed-in people answer them UNAUTHORIZED ("sign in first").
 const everyone: Expected = {
   anonymous: 'ok', agent: 'ok', otherTeamAgent: 'ok', supervisor: 'ok', otherTeamSupervisor: 'ok', admin: 'ok',
-  'key:tickets:write': 'ok', 'key:tickets:read': 'ok', 'key:presence:read': 'ok', 'key:admin': 'ok', 'key:revoked': 'ok',
+  'key:tickets:write': 'ok', 'key:tickets:read': 'ok', 'key:presence:read': 'ok', 'key:reports:read': 'ok', 'key:admin': 'ok', 'key:revoked': 'ok',
 };
-const noKeys = { 'key:tickets:write': 'UNAUTHORIZED', 'key:tickets:read': 'UNAUTHORIZED', 'key:presence:read': 'UNAUTHORIZED', 'key:admin': 'UNAUTHORIZED', 'key:revoked': 'UNAUTHORIZED' } as const;
+const noKeys = {
+  'key:tickets:write': 'UNAUTHORIZED', 'key:tickets:read': 'UNAUTHORIZED', 'key:presence:read': 'UNAUTHORIZED',
+  'key:reports:read': 'UNAUTHORIZED', 'key:admin': 'UNAUTHORIZED', 'key:revoked': 'UNAUTHORIZED',
+} as const;
 const signedIn: Expected = { ...noKeys, anonymous: 'UNAUTHORIZED', agent: 'ok', otherTeamAgent: 'ok', supervisor: 'ok', otherTeamSupervisor: 'ok', admin: 'ok' };
 const agents: Expected = { ...signedIn, supervisor: 'FORBIDDEN', otherTeamSupervisor: 'FORBIDDEN', admin: 'FORBIDDEN' };
 const supervisors: Expected = { ...signedIn, agent: 'FORBIDDEN', otherTeamAgent: 'FORBIDDEN' };
@@ -77,10 +81,14 @@ function keys(scope: Scope): Expected {
     anonymous: 'UNAUTHORIZED', agent: 'UNAUTHORIZED', otherTeamAgent: 'UNAUTHORIZED', supervisor: 'UNAUTHORIZED',
     otherTeamSupervisor: 'UNAUTHORIZED', admin: 'UNAUTHORIZED',
     'key:tickets:write': noScope('tickets:write'), 'key:tickets:read': noScope('tickets:read'),
-    'key:presence:read': noScope('presence:read'), 'key:admin': 'ok', 'key:revoked': 'UNAUTHORIZED',
+    'key:presence:read': noScope('presence:read'), 'key:reports:read': noScope('reports:read'), 'key:admin': 'ok',
+    'key:revoked': 'UNAUTHORIZED',
   };
 }
+/** For procedures open to keys and to signed-in supervisors: people as `supervisors` says, over a key's answers. */
+const signedInSupervisors = { anonymous: 'UNAUTHORIZED', agent: 'FORBIDDEN', otherTeamAgent: 'FORBIDDEN', supervisor: 'ok', otherTeamSupervisor: 'ok', admin: 'ok' } as const;
 const uuid = () => randomUUID();
+const reportRange = () => ({ from: new Date(Date.now() - 86_400_000).toISOString(), to: new Date().toISOString() });
 
 const MATRIX: Record<string, Row> = {
   'auth.login': { expect: everyone, input: () => ({ email: 'agent@t.test', password: TEST_PASSWORD }) },
@@ -110,7 +118,7 @@ const MATRIX: Record<string, Row> = {
   },
 
   'roster.list': {
-    expect: { ...supervisors, 'key:presence:read': 'ok', 'key:admin': 'ok', 'key:tickets:write': 'FORBIDDEN', 'key:tickets:read': 'FORBIDDEN' },
+    expect: { ...supervisors, ...keys('presence:read'), ...signedInSupervisors },
   },
   'roster.devices': { expect: { ...supervisors, otherTeamSupervisor: 'NOT_FOUND' }, input: (f) => ({ agentId: f.agentId }) },
   'roster.watch': { expect: supervisors },
@@ -130,7 +138,7 @@ const MATRIX: Record<string, Row> = {
   'tickets.list': { expect: keys('tickets:read') },
   'tickets.cancel': { expect: { ...keys('tickets:write'), 'key:tickets:write': 'NOT_FOUND', 'key:admin': 'NOT_FOUND' }, input: () => ({ id: uuid() }) },
   'tickets.events': { expect: keys('tickets:read') },
-  'queues.stats': { expect: { ...supervisors, ...keys('tickets:read'), anonymous: 'UNAUTHORIZED', supervisor: 'ok', otherTeamSupervisor: 'ok', admin: 'ok', agent: 'FORBIDDEN', otherTeamAgent: 'FORBIDDEN' } },
+  'queues.stats': { expect: { ...keys('tickets:read'), ...signedInSupervisors } },
   'queues.watch': { expect: supervisors },
   // Public: counts only (docs/privacy.md).
   'availability.get': { expect: everyone, input: () => ({ queue: 'T queue' }) },
@@ -171,6 +179,15 @@ const MATRIX: Record<string, Row> = {
   'admin.skills.set': { expect: admins, input: (f) => ({ agentId: f.spareAgentId, skills: ['billing'] }) },
   'admin.capacity.set': { expect: admins, input: (f) => ({ agentId: f.spareAgentId, capacity: { chat: 2 } }) },
   'admin.audit.list': { expect: admins, input: () => ({}) },
+
+  // Reports: supervisors (their teams' agents), admins, keys with reports:read (docs/privacy.md).
+  'reports.agents': { expect: { ...keys('reports:read'), ...signedInSupervisors }, input: () => reportRange() },
+  'reports.teams': { expect: { ...keys('reports:read'), ...signedInSupervisors }, input: () => reportRange() },
+  // One agent's days: to another team's supervisor the agent does not exist.
+  'reports.daily': {
+    expect: { ...keys('reports:read'), ...signedInSupervisors, otherTeamSupervisor: 'NOT_FOUND' },
+    input: (f) => ({ ...reportRange(), agentId: f.agentId }),
+  },
 };
 
 let t: TestDatabase;
@@ -209,7 +226,7 @@ beforeAll(async () => {
   const queue = await insertQueue(t.db, { name: 'T queue', teamId: team.id });
   node = await startTestNode(t.url);
 
-  for (const scope of ['tickets:write', 'tickets:read', 'presence:read', 'admin'] as const) {
+  for (const scope of ['tickets:write', 'tickets:read', 'presence:read', 'reports:read', 'admin'] as const) {
     credentials.set(`key:${scope}`, { key: (await createApiKey(t.db, { integration: 'desk', name: scope, scopes: [scope] })).key });
   }
   const revoked = await createApiKey(t.db, { integration: 'desk', name: 'revoked', scopes: ['admin'] });

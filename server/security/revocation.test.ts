@@ -57,7 +57,14 @@ it('closes the key’s open subscriptions on every node within a second, and ref
   }
   expect(bystander.readyState).toBe(WebSocket.OPEN); // another key's socket stays
   for (const node of nodes) {
-    await expect(keyClient(node.url, key).tickets.list.query()).rejects.toMatchObject({ data: { code: 'UNAUTHORIZED' } });
+    // Said as it is: the key is no longer valid (not "send a key"), over HTTP and on a new socket.
+    await expect(keyClient(node.url, key).tickets.list.query()).rejects.toMatchObject({
+      data: { code: 'UNAUTHORIZED' },
+      message: 'This API key is not valid: unknown, revoked or expired',
+    });
+    await expect(keyClient(node.url, key).queues.stats.query()).rejects.toMatchObject({
+      message: 'This API key is not valid: unknown, revoked or expired',
+    });
   }
   bystander.close();
 });

@@ -82,7 +82,10 @@ export function wsContextFactory(services: Services) {
     if (!base.user && !base.apiKey) {
       throw new TRPCError({
         code: 'UNAUTHORIZED',
-        message: 'Sign in first: this WebSocket carries no valid session cookie or API key',
+        message:
+          base.via === 'key'
+            ? 'This API key is not valid: unknown, revoked or expired'
+            : 'Sign in first: this WebSocket carries no valid session cookie or API key',
       });
     }
     if (base.apiKey?.expiresAt != null) closeAtExpiry(res, base.apiKey.expiresAt);

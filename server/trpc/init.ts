@@ -189,6 +189,9 @@ export const supervisorProcedure = authedProcedure.use(({ ctx, next }) => {
   return next();
 });
 
+/** The answer to a key that was sent but is unknown, revoked or expired: not "send a key". */
+const DEAD_KEY = 'This API key is not valid: unknown, revoked or expired';
+
 /** Refuses a key without `scope` (a key with `admin` has every scope). */
 function requireScope(key: KeyPrincipal, scope: Scope): void {
   if (!key.scopes.includes(scope) && !key.scopes.includes('admin')) {
@@ -199,7 +202,9 @@ function requireScope(key: KeyPrincipal, scope: Scope): void {
 /** Calls by an integration's API key with `scope`. */
 export function keyProcedure(scope: Scope) {
   return publicProcedure.use(({ ctx, next }) => {
-    if (!ctx.apiKey) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key: Authorization: Bearer <key>' });
+    if (!ctx.apiKey) {
+      throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.via === 'key' ? DEAD_KEY : 'Send an API key: Authorization: Bearer <key>' });
+    }
     requireScope(ctx.apiKey, scope);
     return next({ ctx: { ...ctx, apiKey: ctx.apiKey } });
   });
@@ -215,7 +220,7 @@ export function keyOrSupervisorProcedure(scope: Scope) {
       requireScope(ctx.apiKey, scope);
       return next({ ctx: { ...ctx, caller: { key: ctx.apiKey } as KeyOrSupervisor } });
     }
-    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: 'Send an API key or sign in' });
+    if (!ctx.user) throw new TRPCError({ code: 'UNAUTHORIZED', message: ctx.via === 'key' ? DEAD_KEY : 'Send an API key or sign in' });
     if (ctx.user.role === 'agent') throw new TRPCError({ code: 'FORBIDDEN', message: 'Supervisors and admins only' });
     return next({ ctx: { ...ctx, caller: { user: ctx.user } as KeyOrSupervisor } });
   });

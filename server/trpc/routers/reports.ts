@@ -22,7 +22,7 @@ function isTimeZone(name: string): boolean {
   }
 }
 
-const time = z.iso.datetime({ offset: true, message: 'an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00Z' });
+const time = z.iso.datetime({ offset: true, message: 'an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00Z' }).max(40);
 
 export const reportInput = z
   .object({
