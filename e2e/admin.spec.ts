@@ -4,19 +4,8 @@
 // capacity and deactivation on /admin/users; teams and members on
 // /admin/teams; the pages are for admins only. Demo agents and teams are left
 // as they were: other specs count and route to them.
-import { call, createKeyAsAdmin } from './api';
+import { adminCookie, call, createKeyAsAdmin } from './api';
 import { expect, test } from './fixtures';
-
-/** The demo admin's session cookie, signed in over HTTP as a script would. */
-async function adminCookie(base: string): Promise<string> {
-  const login = await fetch(`${base}/api/trpc/auth.login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: base },
-    body: JSON.stringify({ email: 'admin@example.com', password: 'switchboard' }),
-  });
-  expect(login.status).toBe(200);
-  return login.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 /** A team of its own, made over HTTP: the demo teams' rosters and routing, which other specs count on, stay as they are. */
 async function createTeam(base: string, name: string): Promise<void> {

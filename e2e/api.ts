@@ -24,16 +24,20 @@ export async function call<T>(
   return { status: res.status, data: body.result?.data, error: body.error };
 }
 
-/** What a script does to get a key: sign in as the admin over HTTP, then keys.create. */
-export async function createKeyAsAdmin(base: string, input: { integration: string; name: string; scopes: string[] }): Promise<string> {
+/** The demo admin's session cookie, signed in over HTTP as a script would. */
+export async function adminCookie(base: string): Promise<string> {
   const login = await fetch(`${base}/api/trpc/auth.login`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', origin: base },
     body: JSON.stringify({ email: 'admin@example.com', password: 'switchboard' }),
   });
   expect(login.status).toBe(200);
-  const cookie = login.headers.get('set-cookie')!.split(';')[0]!;
-  const created = await call<{ key: string }>(base, 'keys.create', { type: 'mutation', cookie, input });
+  return login.headers.get('set-cookie')!.split(';')[0]!;
+}
+
+/** What a script does to get a key: sign in as the admin over HTTP, then keys.create. */
+export async function createKeyAsAdmin(base: string, input: { integration: string; name: string; scopes: string[] }): Promise<string> {
+  const created = await call<{ key: string }>(base, 'keys.create', { type: 'mutation', cookie: await adminCookie(base), input });
   expect(created.status).toBe(200);
   return created.data!.key;
 }

@@ -6,18 +6,8 @@
 // ticket handled, the wait — in the table, the charts and the CSV download,
 // and filters her out by choosing another team.
 import { readFileSync } from 'node:fs';
-import { call, createKeyAsAdmin, unique } from './api';
+import { adminCookie, call, createKeyAsAdmin, unique } from './api';
 import { expect, test } from './fixtures';
-
-async function adminCookie(base: string): Promise<string> {
-  const login = await fetch(`${base}/api/trpc/auth.login`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json', origin: base },
-    body: JSON.stringify({ email: 'admin@example.com', password: 'switchboard' }),
-  });
-  expect(login.status).toBe(200);
-  return login.headers.get('set-cookie')!.split(';')[0]!;
-}
 
 test('a supervisor reads today’s report of an agent: time in status, offers, tickets handled and wait, in the table, the charts and the CSV', async ({
   signIn,
