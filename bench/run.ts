@@ -23,6 +23,7 @@ const BENCHMARKS: Record<string, () => Promise<Benchmark>> = {
   'roster-ui': async () => (await import('./roster-ui')).runRosterUi,
   routing: async () => (await import('./routing')).runRouting,
   'round-trips': async () => (await import('./round-trips')).runRoundTrips,
+  reports: async () => (await import('./reports')).runReports,
 };
 
 function usage(): string {

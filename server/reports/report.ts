@@ -11,7 +11,7 @@
 // - wait: for tickets first accepted in the range, created to first accepted,
 //   p50 and p90 by linear interpolation between the nearest ranks.
 import type { Db } from '../../db/client';
-import { reportAgents, reportFacts, type ReportAgent, type ReportFact } from '../../db/queries/reports';
+import { reportAgents, reportFacts, type ReportAgent, type ReportDay } from '../../db/queries/reports';
 import type { RosterStatus } from '../../db/queries/roster';
 
 export const STATUSES = ['available', 'busy', 'away', 'offline'] as const satisfies readonly RosterStatus[];
@@ -52,26 +52,16 @@ class Tally {
   private handled = 0;
   private waits: number[] = [];
 
-  add(fact: ReportFact): void {
-    switch (fact.kind) {
-      case 'status':
-        this.seconds[fact.status] += fact.value;
-        break;
-      case 'working':
-        this.working += fact.value;
-        break;
-      case 'staffedWorking':
-        this.staffedWorking += fact.value;
-        break;
-      case 'handled':
-        this.handled += fact.value;
-        break;
-      case 'wait':
-        this.waits.push(fact.value);
-        break;
-      default:
-        this.offers[fact.kind] += fact.value;
-    }
+  add(day: ReportDay): void {
+    for (const status of STATUSES) this.seconds[status] += day.seconds[status];
+    this.working += day.working;
+    this.staffedWorking += day.staffedWorking;
+    this.offers.offered += day.offered;
+    this.offers.accepted += day.accepted;
+    this.offers.declined += day.declined;
+    this.offers.missed += day.missed;
+    this.handled += day.handled;
+    for (const wait of day.waits) this.waits.push(wait);
   }
 
   figures(): Figures {
@@ -108,13 +98,15 @@ export function percentile(sorted: readonly number[], q: number): number | null 
   return ms(lower + (upper - lower) * (rank - below));
 }
 
-async function factsOf(db: Db, agents: readonly ReportAgent[], range: ReportRange) {
+/** `everyAgent`: the agents are the whole desk, so tickets need not be narrowed to theirs (a hint: narrowing is never wrong). */
+async function factsOf(db: Db, agents: readonly ReportAgent[], range: ReportRange, everyAgent: boolean) {
   try {
     return await reportFacts(db, {
       agentIds: agents.map((a) => a.agentId),
       from: new Date(range.from),
       to: new Date(range.to),
       timeZone: range.timeZone,
+      everyAgent,
     });
   } catch (error) {
     // 22023: PostgreSQL does not know the time zone (its list can differ from the runtime's).
@@ -138,12 +130,12 @@ export async function agentsReport(
   params: { scope: ReportScope; range: ReportRange },
 ): Promise<{ range: ReportRange; agents: AgentReport[]; total: Figures }> {
   const agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from) });
-  const { facts, to } = await factsOf(db, agents, params.range);
+  const { days, to } = await factsOf(db, agents, params.range, params.scope.teamIds === undefined);
   const perAgent = new Map(agents.map((a) => [a.agentId, new Tally()]));
   const total = new Tally();
-  for (const fact of facts) {
-    perAgent.get(fact.agentId)?.add(fact);
-    total.add(fact);
+  for (const day of days) {
+    perAgent.get(day.agentId)?.add(day);
+    total.add(day);
   }
   return {
     range: rangeOut(params.range, to),
@@ -159,13 +151,13 @@ export async function teamsReport(
 ): Promise<{ range: ReportRange; teams: TeamReport[]; total: Figures }> {
   const teamIds = params.teams.map((t) => t.id);
   const agents = await reportAgents(db, { teamIds, from: new Date(params.range.from) });
-  const { facts, to } = await factsOf(db, agents, params.range);
+  const { days, to } = await factsOf(db, agents, params.range, params.scope.teamIds === undefined);
   const teamsOf = new Map(agents.map((a) => [a.agentId, a.teamIds]));
   const perTeam = new Map(params.teams.map((t) => [t.id, new Tally()]));
   const total = new Tally();
-  for (const fact of facts) {
-    for (const teamId of teamsOf.get(fact.agentId) ?? []) perTeam.get(teamId)?.add(fact);
-    total.add(fact);
+  for (const day of days) {
+    for (const teamId of teamsOf.get(day.agentId) ?? []) perTeam.get(teamId)?.add(day);
+    total.add(day);
   }
   return {
     range: rangeOut(params.range, to),
@@ -189,7 +181,7 @@ export async function dailyReport(
     agents = agents.filter((a) => a.agentId === params.agentId);
     if (agents.length === 0) return undefined;
   }
-  const { facts, to } = await factsOf(db, agents, params.range);
+  const { days: facts, to } = await factsOf(db, agents, params.range, !params.agentId && params.scope.teamIds === undefined);
   const perDay = new Map<string, Tally>();
   const total = new Tally();
   for (const fact of facts) {
