@@ -50,12 +50,14 @@ export default function ReportsPage() {
     const input = { ...rangeInput(days), teamId: teamId || undefined };
     setLoading(true);
     setError(undefined);
-    Promise.all([trpc().reports.agents.query(input), trpc().reports.teams.query(input), trpc().reports.daily.query(input)])
-      .then(([agents, teamReport, daily]) => {
+    trpc()
+      .reports.overview.query(input)
+      .then((report) => {
         if (!current) return;
-        setLoaded({ range: agents.range, agents, teams: teamReport, daily });
+        const { range, agents, teams: teamRows, days: dayRows, total } = report;
+        setLoaded({ range, agents: { agents, total }, teams: { teams: teamRows, total }, daily: { days: dayRows, total } });
         // The team choice lists every team in view, whichever one is chosen.
-        if (!teamId) setTeams(teamReport.teams.map((t) => ({ id: t.teamId, name: t.name })));
+        if (!teamId) setTeams(teamRows.map((t) => ({ id: t.teamId, name: t.name })));
       })
       .catch((err: Error) => current && setError(err.message))
       .finally(() => current && setLoading(false));

@@ -124,24 +124,55 @@ const rangeOut = (range: ReportRange, to: Date): ReportRange => ({
   timeZone: range.timeZone,
 });
 
+/** Every view of one read: per agent, per team, per day, and the total of the agents read. */
+export type Overview = { range: ReportRange; agents: AgentReport[]; teams: TeamReport[]; days: DayReport[]; total: Figures };
+
+/**
+ * Reads the facts of `agents` once and adds them up every way: per agent, per
+ * team of `teams` (its agents among them), per day, and in total.
+ */
+async function readReport(
+  db: Db,
+  params: { agents: ReportAgent[]; teams: { id: string; name: string }[]; range: ReportRange; everyAgent: boolean },
+): Promise<Overview> {
+  const { days, to } = await factsOf(db, params.agents, params.range, params.everyAgent);
+  const teamsOf = new Map(params.agents.map((a) => [a.agentId, a.teamIds]));
+  const perAgent = new Map(params.agents.map((a) => [a.agentId, new Tally()]));
+  const perTeam = new Map(params.teams.map((t) => [t.id, new Tally()]));
+  const perDay = new Map<string, Tally>();
+  const total = new Tally();
+  for (const day of days) {
+    perAgent.get(day.agentId)?.add(day);
+    for (const teamId of teamsOf.get(day.agentId) ?? []) perTeam.get(teamId)?.add(day);
+    let tally = perDay.get(day.day);
+    if (!tally) perDay.set(day.day, (tally = new Tally()));
+    tally.add(day);
+    total.add(day);
+  }
+  return {
+    range: rangeOut(params.range, to),
+    agents: params.agents.map((a) => ({ ...a, ...perAgent.get(a.agentId)!.figures() })),
+    teams: params.teams.map((t) => ({
+      teamId: t.id,
+      name: t.name,
+      agents: params.agents.filter((a) => a.teamIds.includes(t.id)).length,
+      ...perTeam.get(t.id)!.figures(),
+    })),
+    days: [...perDay.keys()].sort().map((day) => ({ day, ...perDay.get(day)!.figures() })),
+    total: total.figures(),
+  };
+}
+
+const everyAgentIn = (scope: ReportScope) => scope.teamIds === undefined;
+
 /** Each agent in scope over the range, and the total of them all. */
 export async function agentsReport(
   db: Db,
   params: { scope: ReportScope; range: ReportRange },
 ): Promise<{ range: ReportRange; agents: AgentReport[]; total: Figures }> {
   const agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from) });
-  const { days, to } = await factsOf(db, agents, params.range, params.scope.teamIds === undefined);
-  const perAgent = new Map(agents.map((a) => [a.agentId, new Tally()]));
-  const total = new Tally();
-  for (const day of days) {
-    perAgent.get(day.agentId)?.add(day);
-    total.add(day);
-  }
-  return {
-    range: rangeOut(params.range, to),
-    agents: agents.map((a) => ({ ...a, ...perAgent.get(a.agentId)!.figures() })),
-    total: total.figures(),
-  };
+  const { range, agents: rows, total } = await readReport(db, { agents, teams: [], range: params.range, everyAgent: everyAgentIn(params.scope) });
+  return { range, agents: rows, total };
 }
 
 /** Each team in scope (its current agents' figures together), and the total of every agent of them once. */
@@ -149,26 +180,9 @@ export async function teamsReport(
   db: Db,
   params: { scope: ReportScope; range: ReportRange; teams: { id: string; name: string }[] },
 ): Promise<{ range: ReportRange; teams: TeamReport[]; total: Figures }> {
-  const teamIds = params.teams.map((t) => t.id);
-  const agents = await reportAgents(db, { teamIds, from: new Date(params.range.from) });
-  const { days, to } = await factsOf(db, agents, params.range, params.scope.teamIds === undefined);
-  const teamsOf = new Map(agents.map((a) => [a.agentId, a.teamIds]));
-  const perTeam = new Map(params.teams.map((t) => [t.id, new Tally()]));
-  const total = new Tally();
-  for (const day of days) {
-    for (const teamId of teamsOf.get(day.agentId) ?? []) perTeam.get(teamId)?.add(day);
-    total.add(day);
-  }
-  return {
-    range: rangeOut(params.range, to),
-    teams: params.teams.map((t) => ({
-      teamId: t.id,
-      name: t.name,
-      agents: agents.filter((a) => a.teamIds.includes(t.id)).length,
-      ...perTeam.get(t.id)!.figures(),
-    })),
-    total: total.figures(),
-  };
+  const agents = await reportAgents(db, { teamIds: params.teams.map((t) => t.id), from: new Date(params.range.from) });
+  const { range, teams, total } = await readReport(db, { agents, teams: params.teams, range: params.range, everyAgent: everyAgentIn(params.scope) });
+  return { range, teams, total };
 }
 
 /** The agents in scope (or one of them) day by day, in the range's time zone, and their total. */
@@ -181,15 +195,16 @@ export async function dailyReport(
     agents = agents.filter((a) => a.agentId === params.agentId);
     if (agents.length === 0) return undefined;
   }
-  const { days: facts, to } = await factsOf(db, agents, params.range, !params.agentId && params.scope.teamIds === undefined);
-  const perDay = new Map<string, Tally>();
-  const total = new Tally();
-  for (const fact of facts) {
-    let day = perDay.get(fact.day);
-    if (!day) perDay.set(fact.day, (day = new Tally()));
-    day.add(fact);
-    total.add(fact);
-  }
-  const days = [...perDay.keys()].sort().map((day) => ({ day, ...perDay.get(day)!.figures() }));
-  return { range: rangeOut(params.range, to), days, total: total.figures() };
+  const everyAgent = !params.agentId && everyAgentIn(params.scope);
+  const { range, days, total } = await readReport(db, { agents, teams: [], range: params.range, everyAgent });
+  return { range, days, total };
+}
+
+/** All three views from one read (what the /reports page shows): the agents in scope, their teams, their days. */
+export async function overviewReport(
+  db: Db,
+  params: { scope: ReportScope; range: ReportRange; teams: { id: string; name: string }[] },
+): Promise<Overview> {
+  const agents = await reportAgents(db, { teamIds: params.scope.teamIds, from: new Date(params.range.from) });
+  return readReport(db, { agents, teams: params.teams, range: params.range, everyAgent: everyAgentIn(params.scope) });
 }

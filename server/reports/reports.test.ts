@@ -244,6 +244,21 @@ describe('a scripted day', () => {
     expect(report.total).toEqual(everyone);
   });
 
+  it('gives the same figures in one overview as in the three reports', async () => {
+    const admin = httpClient(node.url, adminCookie);
+    const [overview, agents, teams, daily] = await Promise.all([
+      admin.reports.overview.query(range),
+      admin.reports.agents.query(range),
+      admin.reports.teams.query(range),
+      admin.reports.daily.query(range),
+    ]);
+    expect(overview.agents).toEqual(agents.agents);
+    expect(overview.teams).toEqual(teams.teams);
+    expect(overview.days).toEqual(daily.days);
+    expect(overview.days.map((d) => d.day)).toEqual([D]);
+    expect(overview.total).toEqual(everyone);
+  });
+
   it('cuts days at the time zone’s midnight: Paris is UTC+1 in November', async () => {
     const report = await httpClient(node.url, adminCookie).reports.daily.query({ ...range, timeZone: 'Europe/Paris', agentId: A });
     expect(report.days.map((day) => day.day)).toEqual(['2026-11-02', '2026-11-03']);

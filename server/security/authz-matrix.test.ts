@@ -183,6 +183,7 @@ const MATRIX: Record<string, Row> = {
   // Reports: supervisors (their teams' agents), admins, keys with reports:read (docs/privacy.md).
   'reports.agents': { expect: { ...keys('reports:read'), ...signedInSupervisors }, input: () => reportRange() },
   'reports.teams': { expect: { ...keys('reports:read'), ...signedInSupervisors }, input: () => reportRange() },
+  'reports.overview': { expect: { ...keys('reports:read'), ...signedInSupervisors }, input: () => reportRange() },
   // One agent's days: to another team's supervisor the agent does not exist.
   'reports.daily': {
     expect: { ...keys('reports:read'), ...signedInSupervisors, otherTeamSupervisor: 'NOT_FOUND' },

@@ -5,7 +5,7 @@
 import { TRPCError } from '@trpc/server';
 import { z } from 'zod';
 import { reportTeams } from '../../../db/queries/reports';
-import { agentsReport, dailyReport, teamsReport, type ReportRange, type ReportScope } from '../../reports/report';
+import { agentsReport, dailyReport, overviewReport, teamsReport, type ReportRange, type ReportScope } from '../../reports/report';
 import { integrationScope, supervisedScope } from '../../roster/visibility';
 import type { Services } from '../../services';
 import { keyOrSupervisorProcedure, router, type KeyOrSupervisor } from '../init';
@@ -79,5 +79,14 @@ export const reportsRouter = router({
       });
       if (!report) throw new TRPCError({ code: 'NOT_FOUND', message: 'agentId: no such agent in your teams' });
       return report;
+    }),
+
+  /** The three at once, from one read of the logs (the /reports page): agents, their teams, their days, the total. */
+  overview: keyOrSupervisorProcedure('reports:read')
+    .input(reportInput)
+    .query(async ({ ctx, input }) => {
+      const scope = await scopeOf(ctx.services, ctx.caller, input.teamId);
+      const teams = await reportTeams(ctx.services.db, { teamIds: scope.teamIds });
+      return overviewReport(ctx.services.db, { scope, range: rangeOf(input), teams });
     }),
 });
