@@ -327,6 +327,7 @@ describe('bad input', () => {
     [{ from: range.to, to: range.from }, 'to: must be after from'],
     [{ from: '2025-01-01T00:00:00Z', to: '2026-01-03T00:00:00Z' }, 'to: at most 366 days after from'],
     [{ from: '2026-11-02', to: range.to }, 'from: an ISO 8601 time with its offset'],
+    [{ from: '0000-01-01T00:00:00Z', to: '0000-01-02T00:00:00Z' }, 'from: a time between 1970 and 9999'],
     [{ ...range, timeZone: 'Mars/Olympus_Mons' }, 'timeZone: an IANA time zone'],
     [{ ...range, teamId: 'north' }, 'teamId:'],
   ])('%j is refused, naming the field', async (input, message) => {

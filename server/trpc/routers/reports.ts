@@ -22,7 +22,11 @@ function isTimeZone(name: string): boolean {
   }
 }
 
-const time = z.iso.datetime({ offset: true, message: 'an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00Z' }).max(40);
+const time = z.iso
+  .datetime({ offset: true, message: 'an ISO 8601 time with its offset, e.g. 2026-12-01T00:00:00Z' })
+  .max(40)
+  // PostgreSQL has no year 0, and the logs hold nothing before 1970 (the fuzz test sent 0000-01-01).
+  .refine((value) => Date.parse(value) >= 0 && Date.parse(value) < Date.UTC(10_000, 0, 1), 'a time between 1970 and 9999');
 
 export const reportInput = z
   .object({
