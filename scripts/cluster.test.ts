@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDevice, signIn, type Device } from '../server/testing/clients';
 import { createTestDatabase, type TestDatabase } from '../server/testing/database';
-import { freePort, ROOT } from '../server/testing/spawn-node';
+import { freePortRun, ROOT } from '../server/testing/spawn-node';
 
 const NODE_TIMEOUT_MS = 3_000;
 let t: TestDatabase;
@@ -19,7 +19,7 @@ const devices: Device[] = [];
 
 beforeAll(async () => {
   t = await createTestDatabase();
-  const port = await freePort();
+  const port = await freePortRun(4); // the front, then node-1..3 on the ports after it
   front = `http://127.0.0.1:${port}`;
   cluster = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster.ts', '--nodes', '3', '--port', String(port)], {
     cwd: ROOT,

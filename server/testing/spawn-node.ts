@@ -30,6 +30,30 @@ export function freePort(): Promise<number> {
   });
 }
 
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '0.0.0.0', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * `count` free ports in a row (a cluster's front and its nodes after it), below
+ * the kernel's ephemeral range (32768 on): there a port is taken only by a
+ * listener, never by another test's outgoing connection, as P+3 of an
+ * ephemeral P was once in CI (scripts/cluster.test.ts).
+ */
+export async function freePortRun(count: number): Promise<number> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 12_000);
+    let free = true;
+    for (let i = 0; i < count && free; i++) free = await isFree(base + i);
+    if (free) return base;
+  }
+  throw new Error(`no ${count} free ports in a row between 20000 and 32000`);
+}
+
 /** A fresh directory under .test-data/ that the postgres system user can enter. */
 export function tempDataDir(prefix: string): string {
   const base = join(ROOT, '.test-data');
