@@ -5,14 +5,13 @@
 // total, planning and JIT time, the indexes it reads, its top lines and hot
 // spots. Printed, and written where bench/lib/results-file.ts says:
 // bench/results/reports-full.md (kept) or .test-data/bench/reports-smoke.md.
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { calibrationLine, type Calibration } from './lib/calibration';
 import { fixed, markdownTable, whole } from './lib/markdown';
-import { reportFile } from './lib/results-file';
-import { ROOT, summarizeOutput } from './lib/server-process';
+import { codeVersion, reportFile } from './lib/results-file';
+import { summarizeOutput } from './lib/server-process';
 import { REPORT_INDEXES, type PlanLine, type PlanSummary } from './reports-plan';
 import type { Size } from './reports';
 import type { SeededHistory } from './reports-seed';
@@ -69,16 +68,6 @@ const SMOKE_P50_MS = 2_000;
 const SEED_BUDGET_S = 60;
 
 const ms = (value: number) => fixed(value, value < 10 ? 1 : 0);
-
-function codeVersion(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const changed = git('status', '--porcelain', '--', 'server', 'db').split('\n').filter(Boolean).length;
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` with ${changed} uncommitted changes in server/ and db/` : ''}`;
-  } catch {
-    return 'unknown (no git)';
-  }
-}
 
 function targetChecks(m: Measured, size: Size): Check[] {
   const measured = (c: Case | undefined, p50Ms: number, name: string): Check => ({

@@ -5,7 +5,6 @@
 // runs, kept) or .test-data/bench/routing-smoke.md (smoke runs, every
 // `npm test`). Correctness must hold at any size; the latency targets apply to
 // the full size only (a smoke run bounds latency loosely).
-import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +12,7 @@ import type { Activity } from './lib/database-activity';
 import { summarize } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
 import { ROOT, summarizeOutput } from './lib/server-process';
+import { codeVersion } from './lib/results-file';
 import { calibrationLine, type Calibration } from './lib/calibration';
 import type { Size } from './routing';
 import type { Analysis } from './routing-analysis';
@@ -200,17 +200,6 @@ function notes(m: Measured): string[] {
   }
   lines.push(`- ${problems.length ? problems.join('\n- ') : 'no errors'}`);
   return lines;
-}
-
-/** The commit measured, and whether server/ or db/ differ from it (routing's code changes often). */
-function codeVersion(): string {
-  try {
-    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
-    const changed = git('status', '--porcelain', '--', 'server', 'db').split('\n').filter(Boolean).length;
-    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` with ${changed} uncommitted changes in server/ and db/` : ''}`;
-  } catch {
-    return 'unknown (no git)';
-  }
 }
 
 export function renderReport(measured: Measured | { broken: string }, info: RunInfo): { markdown: string; passed: boolean } {

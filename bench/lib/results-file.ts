@@ -173,6 +173,17 @@ export async function describeRedis(url = REDIS_URL): Promise<string> {
   }
 }
 
+/** One benchmark report's line on the code it ran: the commit, and how many files of server/ and db/ differ from it. */
+export function codeVersion(): string {
+  try {
+    const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const changed = git('status', '--porcelain', '--', 'server', 'db').split('\n').filter(Boolean).length;
+    return `commit ${git('rev-parse', '--short', 'HEAD')}${changed ? ` with ${changed} uncommitted changes in server/ and db/` : ''}`;
+  } catch {
+    return 'unknown (no git)';
+  }
+}
+
 /** The commit and the files that differ from it (tracked and untracked), read without taking git's index lock. */
 export function gitState(): Git {
   try {
