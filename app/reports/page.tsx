@@ -6,7 +6,7 @@
 // The figures and their definitions are reports.*'s (docs/reports.md).
 import Link from 'next/link';
 import { useEffect, useState } from 'react';
-import type { AgentReport, DayReport, Figures, TeamReport } from '@/server/reports/report';
+import type { Figures, Overview } from '@/server/reports/report';
 import { reportCsv, type ReportKind } from '@/server/reports/csv';
 import { duration } from '../lib/format';
 import { trpc } from '../lib/trpc';
@@ -15,19 +15,12 @@ import { StatusByDayChart, WaitByDayChart } from './charts';
 import { PRESETS, presetRange, rangeInput, type DayRange, type Preset } from './range';
 import styles from './reports.module.css';
 
-type Loaded = {
-  range: { from: string; to: string; timeZone: string };
-  agents: { agents: AgentReport[]; total: Figures };
-  teams: { teams: TeamReport[]; total: Figures };
-  daily: { days: DayReport[]; total: Figures };
-};
-
 const hoursText = (seconds: number) => duration(seconds * 1000);
 const percent = (share: number | null) => (share === null ? '—' : `${(share * 100).toFixed(1)}%`);
 const waitText = (seconds: number | null) => (seconds === null ? '—' : duration(seconds * 1000));
 
-function download(kind: ReportKind, loaded: Loaded, days: DayRange) {
-  const blob = new Blob([reportCsv(kind, loaded[kind])], { type: 'text/csv;charset=utf-8' });
+function download(kind: ReportKind, loaded: Overview, days: DayRange) {
+  const blob = new Blob([reportCsv(kind, loaded)], { type: 'text/csv;charset=utf-8' });
   const link = document.createElement('a');
   link.href = URL.createObjectURL(blob);
   link.download = `switchboard-${kind}-${days.first}-to-${days.last}.csv`;
@@ -40,7 +33,7 @@ export default function ReportsPage() {
   const [days, setDays] = useState<DayRange>(() => presetRange('today'));
   const [teamId, setTeamId] = useState('');
   const [teams, setTeams] = useState<{ id: string; name: string }[]>([]);
-  const [loaded, setLoaded] = useState<Loaded>();
+  const [loaded, setLoaded] = useState<Overview>();
   const [error, setError] = useState<string>();
   const [loading, setLoading] = useState(false);
 
@@ -54,10 +47,9 @@ export default function ReportsPage() {
       .reports.overview.query(input)
       .then((report) => {
         if (!current) return;
-        const { range, agents, teams: teamRows, days: dayRows, total } = report;
-        setLoaded({ range, agents: { agents, total }, teams: { teams: teamRows, total }, daily: { days: dayRows, total } });
+        setLoaded(report);
         // The team choice lists every team in view, whichever one is chosen.
-        if (!teamId) setTeams(teamRows.map((t) => ({ id: t.teamId, name: t.name })));
+        if (!teamId) setTeams(report.teams.map((t) => ({ id: t.teamId, name: t.name })));
       })
       .catch((err: Error) => current && setError(err.message))
       .finally(() => current && setLoading(false));
@@ -67,7 +59,7 @@ export default function ReportsPage() {
   }, [user, days, teamId]);
 
   if (!user) return <main aria-busy="true" />;
-  const total = loaded?.agents.total;
+  const total = loaded?.total;
   return (
     <main>
       <header className="bar">
@@ -123,8 +115,8 @@ export default function ReportsPage() {
             <Tile label="Customer wait p50 / p90" value={`${waitText(total.wait.p50Seconds)} / ${waitText(total.wait.p90Seconds)}`} />
           </section>
           <div className={styles.charts}>
-            <StatusByDayChart days={loaded.daily.days} />
-            <WaitByDayChart days={loaded.daily.days} />
+            <StatusByDayChart days={loaded.days} />
+            <WaitByDayChart days={loaded.days} />
           </div>
           <h2>
             Agents <DownloadButton kind="agents" loaded={loaded} days={days} />
@@ -132,8 +124,8 @@ export default function ReportsPage() {
           <FiguresTable
             label="Agents"
             head={['Agent', 'Teams']}
-            rows={loaded.agents.agents.map((a) => ({ key: a.agentId, cells: [a.name, a.teams.join(', ') || '—'], figures: a }))}
-            total={loaded.agents.total}
+            rows={loaded.agents.map((a) => ({ key: a.agentId, cells: [a.name, a.teams.join(', ') || '—'], figures: a }))}
+            total={loaded.total}
           />
           <h2>
             Teams <DownloadButton kind="teams" loaded={loaded} days={days} />
@@ -141,8 +133,8 @@ export default function ReportsPage() {
           <FiguresTable
             label="Teams"
             head={['Team', 'Agents']}
-            rows={loaded.teams.teams.map((t) => ({ key: t.teamId, cells: [t.name, String(t.agents)], figures: t }))}
-            total={loaded.teams.total}
+            rows={loaded.teams.map((t) => ({ key: t.teamId, cells: [t.name, String(t.agents)], figures: t }))}
+            total={loaded.total}
           />
           <h2>
             Days <DownloadButton kind="daily" loaded={loaded} days={days} />
@@ -150,8 +142,8 @@ export default function ReportsPage() {
           <FiguresTable
             label="Days"
             head={['Day']}
-            rows={loaded.daily.days.map((d) => ({ key: d.day, cells: [d.day], figures: d }))}
-            total={loaded.daily.total}
+            rows={loaded.days.map((d) => ({ key: d.day, cells: [d.day], figures: d }))}
+            total={loaded.total}
           />
           <p className="muted">
             Staffed is available + busy. Occupancy is the time spent holding at least one accepted ticket while staffed, over
@@ -173,7 +165,7 @@ function Tile({ label, value }: { label: string; value: string }) {
   );
 }
 
-function DownloadButton({ kind, loaded, days }: { kind: ReportKind; loaded: Loaded; days: DayRange }) {
+function DownloadButton({ kind, loaded, days }: { kind: ReportKind; loaded: Overview; days: DayRange }) {
   return (
     <button type="button" className="secondary" onClick={() => download(kind, loaded, days)}>
       Download {kind} CSV
