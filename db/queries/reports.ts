@@ -17,7 +17,7 @@
 // merged into islands before they are measured.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db, DbOrTx } from '../client';
-import type { RosterStatus } from './roster';
+import { teamColumns, teamFilter, type RosterStatus } from './roster';
 
 export type ReportAgent = { agentId: string; name: string; email: string; teamIds: string[]; teams: string[] };
 
@@ -27,21 +27,10 @@ export type ReportAgent = { agentId: string; name: string; email: string; teamId
  * agent created after the range is listed, with nothing in it.
  */
 export async function reportAgents(db: DbOrTx, params: { teamIds: string[] | undefined; from: Date }): Promise<ReportAgent[]> {
-  const inTeams =
-    params.teamIds === undefined
-      ? sql`true`
-      : params.teamIds.length === 0
-        ? sql`false`
-        : sql`exists (select 1 from team_members tm where tm.user_id = u.id and tm.role = 'agent'
-                       and tm.team_id = any(${`{${params.teamIds.join(',')}}`}::uuid[]))`;
   return db.execute<ReportAgent>(sql`
-    select u.id as "agentId", u.name, u.email,
-           coalesce((select array_agg(t.id::text order by t.name) from team_members tm join teams t on t.id = tm.team_id
-                      where tm.user_id = u.id and tm.role = 'agent'), '{}') as "teamIds",
-           coalesce((select array_agg(t.name order by t.name) from team_members tm join teams t on t.id = tm.team_id
-                      where tm.user_id = u.id and tm.role = 'agent'), '{}') as "teams"
+    select u.id as "agentId", u.name, u.email, ${teamColumns}
       from users u
-     where u.role = 'agent' and ${inTeams}
+     where u.role = 'agent' and ${teamFilter(params.teamIds)}
        and (u.deactivated_at is null or u.deactivated_at > ${params.from.toISOString()}::timestamptz)
      order by u.name, u.id`);
 }

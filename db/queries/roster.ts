@@ -35,13 +35,15 @@ export type RosterRow = {
 
 type RawRow = Omit<RosterRow, 'since' | 'lastSeenAt'> & { since: Date | string; lastSeenAt: Date | string | null };
 
-const teamColumns = sql`
+/** An agent's teams (`u`: the user), as ids and names in name order: the roster's and the reports'. */
+export const teamColumns = sql`
   coalesce((select array_agg(t.id::text order by t.name) from team_members tm join teams t on t.id = tm.team_id
              where tm.user_id = u.id and tm.role = 'agent'), '{}') as "teamIds",
   coalesce((select array_agg(t.name order by t.name) from team_members tm join teams t on t.id = tm.team_id
              where tm.user_id = u.id and tm.role = 'agent'), '{}') as "teams"`;
 
-function teamFilter(teamIds: string[] | undefined) {
+/** Agents (`u`) who are agents of one of `teamIds`; every agent when undefined, none when empty. */
+export function teamFilter(teamIds: string[] | undefined) {
   if (teamIds === undefined) return sql`true`;
   if (teamIds.length === 0) return sql`false`;
   return sql`exists (select 1 from team_members tm where tm.user_id = u.id and tm.role = 'agent'

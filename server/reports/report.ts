@@ -117,10 +117,10 @@ async function factsOf(db: Db, agents: readonly ReportAgent[], range: ReportRang
   }
 }
 
-/** The range as reported: `to` cut at the time the report was read. */
+/** The range as reported: `to` as reportFacts cut it, at the time the report was read. */
 const rangeOut = (range: ReportRange, to: Date): ReportRange => ({
   from: new Date(range.from).toISOString(),
-  to: new Date(Math.min(new Date(range.to).getTime(), to.getTime())).toISOString(),
+  to: to.toISOString(),
   timeZone: range.timeZone,
 });
 
