@@ -135,6 +135,10 @@ describe('bad input', () => {
     const batch = await fetch(`${node.url}/api/trpc/auth.me,queues.watch?batch=1`, { headers: { cookie } });
     expect(batch.status).toBe(405);
     expect((await errorOf(batch)).message).toBe('queues.watch: a subscription, served over a WebSocket to /api/trpc only');
+    // A path that does not decode names no procedure: answered, not thrown (it once would have ended the process).
+    const malformed = await fetch(`${node.url}/api/trpc/roster.watch%E0`, { headers: { cookie } });
+    expect(malformed.status).toBe(400);
+    expect((await errorOf(malformed)).data.code).toBe('BAD_REQUEST');
   });
 
   it('stays up after all of it', async () => {

@@ -78,7 +78,12 @@ const isTrpcPath = (url: string | undefined) => {
  * message budget and the node's count of its live views and subscribers.
  */
 function httpSubscriptions(url: string | undefined): string[] {
-  const path = decodeURIComponent((url ?? '').split('?')[0] ?? '').slice(TRPC_PATH.length + 1);
+  let path: string;
+  try {
+    path = decodeURIComponent((url ?? '').split('?')[0] ?? '').slice(TRPC_PATH.length + 1);
+  } catch {
+    return []; // a malformed escape (`%E0`) names no procedure; tRPC answers it (a throw here would end the process)
+  }
   const procedures = appRouter._def.procedures as unknown as Record<string, { _def: { type: string } } | undefined>;
   return path.split(',').filter((name) => procedures[name]?._def.type === 'subscription');
 }
