@@ -3,15 +3,14 @@
 // the time and the CPU go, and notes on anything that went wrong. Printed, and
 // written to bench/results/fanout-full.md (full runs, kept) or
 // .test-data/bench/fanout-smoke.md (smoke runs, made by every `npm test`).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import type { Size } from './fanout';
 import type { LedgerResult } from './fanout-ledger';
 import type { LoadWindow, RunningSystem, ServerReport } from './fanout-load';
 import { summarize, type LatencySummary } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
-import { ROOT, summarizeOutput } from './lib/server-process';
+import { writeReportFile } from './lib/results-file';
+import { summarizeOutput } from './lib/server-process';
 import { calibrationLine, type Calibration } from './lib/calibration';
 
 export type SystemName = 'switchboard' | 'socketio';
@@ -343,9 +342,5 @@ export function renderReport(results: readonly SystemResult[], info: RunInfo): {
 export function writeReport(results: readonly SystemResult[], info: RunInfo): { passed: boolean; file: string } {
   const { markdown, passed } = renderReport(results, info);
   process.stdout.write(`\n${markdown}\n`);
-  const dir = info.size.name === 'smoke' ? join(ROOT, '.test-data', 'bench') : join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `fanout-${info.size.name}.md`);
-  writeFileSync(file, markdown);
-  return { passed, file };
+  return { passed, file: writeReportFile('fanout', info.size.name === 'smoke', markdown) };
 }

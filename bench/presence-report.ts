@@ -2,17 +2,15 @@
 // the baselines to the product, the batched mode's targets with PASS/FAIL,
 // and notes on anything that went wrong. Printed, and written to
 // bench/results/presence-<smoke|full>.md with the date, Node, nproc and command.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import type { LatencySummary } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
+import { writeReportFile } from './lib/results-file';
 import { summarizeOutput } from './lib/server-process';
 import type { StatementRate } from './lib/statement-breakdown';
 import type { Recorder } from './presence-devices';
 import type { Window } from './presence-measure';
 import { MODE_LABELS, type Mode } from './presence-modes';
-import { ROOT } from './presence-node';
 import type { Size } from './presence';
 
 export type MeasuredMode = {
@@ -335,9 +333,5 @@ export function writeReport(results: readonly ModeResult[], info: RunInfo): { pa
   process.stdout.write(`\n${markdown}\n`);
   // Full runs are the figures to keep (committed); smoke runs, made by every
   // `npm test`, go where git does not look.
-  const dir = info.size.name === 'smoke' ? join(ROOT, '.test-data', 'bench') : join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `presence-${info.size.name}.md`);
-  writeFileSync(file, markdown);
-  return { passed, file };
+  return { passed, file: writeReportFile('presence', info.size.name === 'smoke', markdown) };
 }

@@ -5,12 +5,10 @@
 // total, planning and JIT time, the indexes it reads, its top lines and hot
 // spots. Printed, and written where bench/lib/results-file.ts says:
 // bench/results/reports-full.md (kept) or .test-data/bench/reports-smoke.md.
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { dirname } from 'node:path';
 import { calibrationLine, type Calibration } from './lib/calibration';
 import { fixed, markdownTable, whole } from './lib/markdown';
-import { codeVersion, reportFile } from './lib/results-file';
+import { codeVersion, writeReportFile } from './lib/results-file';
 import { summarizeOutput } from './lib/server-process';
 import { REPORT_INDEXES, type PlanLine, type PlanSummary } from './reports-plan';
 import type { Size } from './reports';
@@ -208,8 +206,5 @@ export function renderReport(measured: Measured | { broken: string; serverOutput
 export function writeReport(measured: Measured | { broken: string; serverOutput?: string }, info: RunInfo): { passed: boolean; file: string } {
   const { markdown, passed } = renderReport(measured, info);
   process.stdout.write(`\n${markdown}\n`);
-  const file = reportFile('reports', info.size.name === 'smoke');
-  mkdirSync(dirname(file), { recursive: true });
-  writeFileSync(file, markdown);
-  return { passed, file };
+  return { passed, file: writeReportFile('reports', info.size.name === 'smoke', markdown) };
 }

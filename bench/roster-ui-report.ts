@@ -2,12 +2,10 @@
 // render, frames, long tasks, rows touched per change, heap), the targets with
 // PASS/FAIL, and notes. Printed, and written to bench/results/roster-ui-full.md
 // (full runs, kept) or .test-data/bench/roster-ui-smoke.md (smoke runs).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
-import { ROOT } from '../server/testing/spawn-node';
 import { summarize, type LatencySummary } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
+import { writeReportFile } from './lib/results-file';
 import type { Status } from './roster-ui-agents';
 import type { CpuUse } from './roster-ui-cpu';
 import type { ProbeData } from './roster-ui-probe';
@@ -262,9 +260,5 @@ export function writeReport(result: Measured | { broken: string }, info: RunInfo
   const { markdown, passed } = renderReport(result, info);
   process.stdout.write(`\n${markdown}\n`);
   // Full runs are the figures to keep (committed); smoke runs go where git does not look.
-  const dir = info.size.name === 'smoke' ? join(ROOT, '.test-data', 'bench') : join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `roster-ui-${info.size.name}.md`);
-  writeFileSync(file, markdown);
-  return { passed, file };
+  return { passed, file: writeReportFile('roster-ui', info.size.name === 'smoke', markdown) };
 }

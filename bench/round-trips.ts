@@ -6,14 +6,12 @@
 // two rows is what a round trip costs beyond the statement itself; decision
 // 017 explains why it rules the routing and fan-out figures here.
 // PostgreSQL: the server at BENCH_ADMIN_DATABASE_URL, else an embedded one.
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { cpus } from 'node:os';
 import postgres from 'postgres';
 import { markdownTable } from './lib/markdown';
 import { openBenchPostgres } from './lib/bench-postgres';
 import { Cleanups, progress } from './lib/cleanups';
-import { ROOT } from './lib/server-process';
+import { writeReportFile } from './lib/results-file';
 
 const say = progress('round-trips');
 
@@ -68,9 +66,7 @@ export async function runRoundTrips(options: { smoke: boolean; command: string }
       '',
     ].join('\n');
     process.stdout.write(`\n${markdown}\n`);
-    const dir = options.smoke ? join(ROOT, '.test-data', 'bench') : join(ROOT, 'bench', 'results');
-    mkdirSync(dir, { recursive: true });
-    writeFileSync(join(dir, `round-trips-${options.smoke ? 'smoke' : 'full'}.md`), markdown);
+    writeReportFile('round-trips', options.smoke, markdown);
     // A measurement, not a target: it passes when both shapes ran every statement.
     return rows.every((r) => Number.isFinite(r.wallUs) && r.wallUs > 0);
   } finally {

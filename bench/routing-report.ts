@@ -5,14 +5,12 @@
 // runs, kept) or .test-data/bench/routing-smoke.md (smoke runs, every
 // `npm test`). Correctness must hold at any size; the latency targets apply to
 // the full size only (a smoke run bounds latency loosely).
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
 import type { Activity } from './lib/database-activity';
 import { summarize } from './lib/latency';
 import { fixed, markdownTable, MiB, whole } from './lib/markdown';
-import { ROOT, summarizeOutput } from './lib/server-process';
-import { codeVersion } from './lib/results-file';
+import { summarizeOutput } from './lib/server-process';
+import { codeVersion, writeReportFile } from './lib/results-file';
 import { calibrationLine, type Calibration } from './lib/calibration';
 import type { Size } from './routing';
 import type { Analysis } from './routing-analysis';
@@ -280,9 +278,5 @@ export function renderReport(measured: Measured | { broken: string }, info: RunI
 export function writeReport(measured: Measured | { broken: string }, info: RunInfo): { passed: boolean; file: string } {
   const { markdown, passed } = renderReport(measured, info);
   process.stdout.write(`\n${markdown}\n`);
-  const dir = info.size.name === 'smoke' ? join(ROOT, '.test-data', 'bench') : join(ROOT, 'bench', 'results');
-  mkdirSync(dir, { recursive: true });
-  const file = join(dir, `routing-${info.size.name}.md`);
-  writeFileSync(file, markdown);
-  return { passed, file };
+  return { passed, file: writeReportFile('routing', info.size.name === 'smoke', markdown) };
 }

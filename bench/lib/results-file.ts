@@ -33,6 +33,14 @@ export function reportFile(name: string, smoke: boolean): string {
   return smoke ? join(ROOT, '.test-data', 'bench', `${name}-smoke.md`) : join(ROOT, 'bench', 'results', `${name}-full.md`);
 }
 
+/** Writes a benchmark's report where reportFile says, and returns that path. */
+export function writeReportFile(name: string, smoke: boolean, markdown: string): string {
+  const file = reportFile(name, smoke);
+  mkdirSync(dirname(file), { recursive: true });
+  writeFileSync(file, markdown);
+  return file;
+}
+
 /** A file's modification time, or undefined when it does not exist: compared before and after a benchmark to tell whether this run wrote its report. */
 export function modifiedAt(file: string): number | undefined {
   try {
